@@ -1,0 +1,8 @@
+"""App config for inference (models, training runs, predictions: later issues)."""
+
+from django.apps import AppConfig
+
+
+class InferenceConfig(AppConfig):
+    name = "inference"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,124 @@
+"""Who may do what in the ratings app: one table of role x action, and helpers that apply it.
+
+Helpers return the object the user may act on, or raise: Http404 when the user may not even
+know it exists, PermissionDenied when they can see it but not do this. List querysets are
+filtered here, in the query, never after.
+"""
+
+from enum import StrEnum
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+
+from .models import Dataset, Image, ImageFile, Membership, ReaderStudy, Role, StudyImage
+
+
+class Action(StrEnum):
+    VIEW_STUDY = "view_study"  # see the study's name, instructions, dimensions
+    RATE = "rate"  # read images and submit one's own ratings
+    VIEW_RESULTS = "view_results"  # everyone's ratings, MOS, agreement, progress, exports
+    MANAGE_STUDY = "manage_study"  # edit the study, its images, dimensions and members
+
+
+# The whole policy. Staff may do everything.
+ALLOWED_ROLES: dict[Action, frozenset[str]] = {
+    Action.VIEW_STUDY: frozenset({Role.RATER, Role.COORDINATOR, Role.RESEARCHER}),
+    Action.RATE: frozenset({Role.RATER}),
+    Action.VIEW_RESULTS: frozenset({Role.COORDINATOR, Role.RESEARCHER}),
+    Action.MANAGE_STUDY: frozenset({Role.COORDINATOR}),
+}
+
+
+def roles_in(user, study: ReaderStudy) -> set[str]:
+    if not user.is_authenticated:
+        return set()
+    return set(
+        Membership.objects.filter(user=user, study=study).values_list("role", flat=True)
+    )
+
+
+def can(user, study: ReaderStudy, action: Action) -> bool:
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_staff:
+        return True
+    if action == Action.RATE and not study.is_open:
+        return False
+    return bool(roles_in(user, study) & ALLOWED_ROLES[action])
+
+
+def studies_for(user, action: Action = Action.VIEW_STUDY) -> QuerySet[ReaderStudy]:
+    """The studies on which the user may perform `action`."""
+    if not user.is_authenticated or not user.is_active:
+        return ReaderStudy.objects.none()
+    if user.is_staff:
+        return ReaderStudy.objects.all()
+    allowed = Membership.objects.filter(
+        study=OuterRef("pk"), user=user, role__in=ALLOWED_ROLES[action]
+    )
+    studies = ReaderStudy.objects.filter(Exists(allowed))
+    if action == Action.RATE:
+        studies = studies.filter(is_open=True)
+    return studies
+
+
+def get_study(user, pk, action: Action) -> ReaderStudy:
+    """The study if the user may perform `action` on it; 404 if they may not see it at all."""
+    try:
+        study = studies_for(user, Action.VIEW_STUDY).get(pk=pk)
+    except (ReaderStudy.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such study.") from None
+    if not can(user, study, action):
+        raise PermissionDenied(f"You may not {action.value.replace('_', ' ')} in this study.")
+    return study
+
+
+def images_for(user) -> QuerySet[Image]:
+    """Images the user may load: those of a study they rate, coordinate or research."""
+    if not user.is_authenticated or not user.is_active:
+        return Image.objects.none()
+    if user.is_staff:
+        return Image.objects.all()
+    in_my_study = StudyImage.objects.filter(
+        image=OuterRef("pk"), study__in=studies_for(user, Action.VIEW_STUDY)
+    )
+    return Image.objects.filter(Exists(in_my_study))
+
+
+def get_image_file(user, sop_instance_uid: str) -> ImageFile:
+    """The de-identified file if the user may load it; 404 if unknown, 403 if not theirs."""
+    try:
+        image_file = ImageFile.objects.select_related("image").get(sop_instance_uid=sop_instance_uid)
+    except ImageFile.DoesNotExist:
+        raise Http404("No such image.") from None
+    if not images_for(user).filter(pk=image_file.image_id).exists():
+        raise PermissionDenied("You may not load this image.")
+    return image_file
+
+
+def datasets_for(user) -> QuerySet[Dataset]:
+    """Datasets the user may upload to and manage: staff, the creator, or a study coordinator."""
+    if not user.is_authenticated or not user.is_active:
+        return Dataset.objects.none()
+    if user.is_staff:
+        return Dataset.objects.all()
+    coordinated = Membership.objects.filter(
+        study__dataset=OuterRef("pk"), user=user, role=Role.COORDINATOR
+    )
+    return Dataset.objects.filter(Q(created_by=user) | Exists(coordinated))
+
+
+def get_dataset(user, pk) -> Dataset:
+    try:
+        return datasets_for(user).get(pk=pk)
+    except (Dataset.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such dataset.") from None
+
+
+def may_create_dataset(user) -> bool:
+    return bool(
+        user.is_authenticated
+        and user.is_active
+        and (user.is_staff or user.has_perm("ratings.add_dataset"))
+    )

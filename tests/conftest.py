@@ -1,0 +1,163 @@
+"""Fixtures shared by all tests: named users, a study, a real Celery worker, a real Chromium."""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
+# beside it are still plain synchronous calls.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    """Every test writes its files to its own folder, never to the developer's var/."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.UPLOAD_ROOT = tmp_path / "uploads"
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    def make(username: str, **extra):
+        return django_user_model.objects.create_user(
+            username=username, password=PASSWORD, email=f"{username}@example.org", **extra
+        )
+
+    return make
+
+
+@pytest.fixture
+def people(db, make_user):
+    """Named users for roles: two raters, a coordinator, a researcher, an outsider, staff."""
+    from tests.factories import names
+
+    return {name: make_user(name, is_staff=(name == names.STAFF)) for name in names.ALL}
+
+
+@pytest.fixture
+def study(people):
+    """A small study with a score, a binary and a category dimension, and the named members."""
+    from tests.factories import make_study
+
+    return make_study(people)
+
+
+def _worker_env(queue: str) -> dict[str, str]:
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        url = f"sqlite:///{db['NAME']}"
+    else:
+        url = (
+            f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST'] or '127.0.0.1'}:"
+            f"{db['PORT'] or 5432}/{db['NAME']}"
+        )
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=url,
+        CELERY_QUEUE=queue,
+        MEDIA_ROOT=str(settings.MEDIA_ROOT),
+        UPLOAD_ROOT=str(settings.UPLOAD_ROOT),
+        IQA_INGEST_WORKERS="1",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+@pytest.fixture
+def celery_worker(transactional_db, settings, tmp_path):
+    """A real `celery worker` process consuming a queue of its own, on the test database.
+
+    Tasks must reach it through the real broker (Redis in CI), so the test sees what a user
+    would: the job row changing state in the database.
+    """
+    from iqa_platform.celery import app
+
+    queue = f"test-{uuid.uuid4().hex[:12]}"
+    previous_queue = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    log = tmp_path / "worker.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "iqa_platform", "worker", "--pool", "solo",
+             "--queues", queue, "--loglevel", "INFO", "--without-heartbeat", "--without-gossip",
+             "--without-mingle"],
+            cwd=ROOT, env=_worker_env(queue), stdout=out, stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while b"ready." not in log.read_bytes():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("celery worker did not start:\n" + log.read_text(errors="replace"))
+        time.sleep(0.2)
+    try:
+        yield proc
+    finally:
+        app.conf.task_default_queue = previous_queue
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def wait_for(predicate, timeout: float = 60.0, interval: float = 0.2):
+    """Poll until predicate() is truthy; return its value or fail the test with a clear message."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"condition not met within {timeout:.0f} s")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium, driven by Playwright (no browser download happens)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: `make browser` (or apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--disable-dev-shm-usage"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def login(live_server):
+    """Log a page in through the real login form."""
+
+    def do_login(page, username: str, password: str = PASSWORD):
+        page.goto(f"{live_server.url}/login/")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        return page
+
+    return do_login
