@@ -1,0 +1,64 @@
+"""Turn rating matrices into integer class codes (-1 = missing) for the categorical statistics."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+MISSING = -1
+
+# The chest radiograph paper's three quality grades (Methods, "excellent, moderate, and poor"),
+# mapped onto its 1-10 score: 1-4 poor, 5-7 moderate, 8-10 excellent. Each bin is
+# (label, lowest score, highest score), both ends inclusive.
+DEFAULT_SCORE_BINS: tuple[tuple[str, float, float], ...] = (
+    ("poor", 1, 4),
+    ("moderate", 5, 7),
+    ("excellent", 8, 10),
+)
+
+
+def codes_from_values(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Code a numeric images x raters matrix by its sorted distinct values.
+
+    Returns ``(codes, values)``: ``codes[i, r]`` indexes ``values`` or is -1 where NaN.
+    """
+    x = np.asarray(scores, dtype=float)
+    present = ~np.isnan(x)
+    values = np.unique(x[present])
+    codes = np.full(x.shape, MISSING, dtype=np.int64)
+    codes[present] = np.searchsorted(values, x[present])
+    return codes, values
+
+
+def bin_scores(
+    scores: np.ndarray, bins: Sequence[tuple[str, float, float]] = DEFAULT_SCORE_BINS
+) -> tuple[np.ndarray, list[str]]:
+    """Code scores by inclusive ``(label, low, high)`` bins; a score outside every bin is an error.
+
+    Source of the default bins: chest radiograph paper (excellent / moderate / poor grades).
+    """
+    x = np.asarray(scores, dtype=float)
+    codes = np.full(x.shape, MISSING, dtype=np.int64)
+    present = ~np.isnan(x)
+    for index, (_label, low, high) in enumerate(bins):
+        codes[present & (x >= low) & (x <= high)] = index
+    unbinned = present & (codes == MISSING)
+    if unbinned.any():
+        raise ValueError(f"score {x[unbinned][0]!r} falls outside every bin {list(bins)!r}")
+    return codes, [label for label, _low, _high in bins]
+
+
+def confusion(a: np.ndarray, b: np.ndarray, n_classes: int) -> np.ndarray:
+    """Class x class counts of two raters' codes over images both rated (np.bincount)."""
+    both = (a >= 0) & (b >= 0)
+    flat = a[both] * n_classes + b[both]
+    return np.bincount(flat, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
+def class_counts(codes: np.ndarray, n_classes: int) -> np.ndarray:
+    """Images x classes matrix: how many raters put each image in each class."""
+    n_images = codes.shape[0]
+    rows, cols = np.nonzero(codes >= 0)
+    flat = rows * n_classes + codes[rows, cols]
+    return np.bincount(flat, minlength=n_images * n_classes).reshape(n_images, n_classes)
