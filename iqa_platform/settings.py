@@ -1,4 +1,4 @@
-"""Django settings: everything comes from environment variables, with defaults that run on a laptop."""
+"""Django settings: everything from environment variables, with defaults that run on a laptop."""
 
 import os
 from pathlib import Path

@@ -10,9 +10,9 @@ from .models import (
     ImageFile,
     IngestJob,
     Membership,
+    RaterProfile,
     Rating,
     RatingRevision,
-    RaterProfile,
     ReaderStudy,
     StudyImage,
 )

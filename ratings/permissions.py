@@ -33,9 +33,7 @@ ALLOWED_ROLES: dict[Action, frozenset[str]] = {
 def roles_in(user, study: ReaderStudy) -> set[str]:
     if not user.is_authenticated:
         return set()
-    return set(
-        Membership.objects.filter(user=user, study=study).values_list("role", flat=True)
-    )
+    return set(Membership.objects.filter(user=user, study=study).values_list("role", flat=True))
 
 
 def can(user, study: ReaderStudy, action: Action) -> bool:
@@ -89,7 +87,9 @@ def images_for(user) -> QuerySet[Image]:
 def get_image_file(user, sop_instance_uid: str) -> ImageFile:
     """The de-identified file if the user may load it; 404 if unknown, 403 if not theirs."""
     try:
-        image_file = ImageFile.objects.select_related("image").get(sop_instance_uid=sop_instance_uid)
+        image_file = ImageFile.objects.select_related("image").get(
+            sop_instance_uid=sop_instance_uid
+        )
     except ImageFile.DoesNotExist:
         raise Http404("No such image.") from None
     if not images_for(user).filter(pk=image_file.image_id).exists():

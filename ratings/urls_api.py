@@ -1,7 +1,15 @@
-"""API routes of the ratings app, mounted under /api/v1/."""
+"""API routes of the ratings app, mounted under /api/v1/.
+
+Each concern has its own module in ratings/api/; add its routes here, one line each.
+"""
 
 from rest_framework.routers import DefaultRouter
 
-router = DefaultRouter()
+from .api import studies
 
-urlpatterns = router.urls
+router = DefaultRouter()
+router.register("studies", studies.StudyViewSet, basename="study")
+
+urlpatterns = [
+    *router.urls,
+]

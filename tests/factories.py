@@ -24,7 +24,14 @@ names = SimpleNamespace(
     OUTSIDER="eve",
     STAFF="sam",
 )
-names.ALL = [names.RATER, names.RATER2, names.COORDINATOR, names.RESEARCHER, names.OUTSIDER, names.STAFF]
+names.ALL = [
+    names.RATER,
+    names.RATER2,
+    names.COORDINATOR,
+    names.RESEARCHER,
+    names.OUTSIDER,
+    names.STAFF,
+]
 
 _counter = itertools.count(1)
 
@@ -61,8 +68,13 @@ def make_study(people: dict, n_images: int = 3, name: str | None = None) -> Read
     Dimension.objects.create(study=study, key="gray-level", label="Gray-level", order=0)
     Dimension.objects.create(study=study, key="sharpness", label="Sharpness", order=1)
     Dimension.objects.create(
-        study=study, key="acceptable", label="Acceptable", kind=DimensionKind.BINARY,
-        min_value=0, max_value=1, order=2,
+        study=study,
+        key="acceptable",
+        label="Acceptable",
+        kind=DimensionKind.BINARY,
+        min_value=0,
+        max_value=1,
+        order=2,
     )
     roles = {
         names.RATER: Role.RATER,

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,262 +15,598 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Dataset',
+            name="Dataset",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('description', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, unique=True)),
+                ("description", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Image',
+            name="Image",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('series_uid', models.CharField(max_length=64)),
-                ('label', models.CharField(blank=True, max_length=64)),
-                ('patient_key', models.CharField(db_index=True, max_length=64)),
-                ('site_key', models.CharField(blank=True, max_length=64)),
-                ('patient_sex', models.CharField(blank=True, max_length=1)),
-                ('age_band', models.CharField(blank=True, max_length=16)),
-                ('modality', models.CharField(blank=True, max_length=16)),
-                ('manufacturer', models.CharField(blank=True, max_length=128)),
-                ('rows', models.PositiveIntegerField(default=0)),
-                ('columns', models.PositiveIntegerField(default=0)),
-                ('n_frames', models.PositiveIntegerField(default=1, help_text='Slices or frames in the stack.')),
-                ('thumbnail', models.FileField(blank=True, upload_to='thumbnails/')),
-                ('truth', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('dataset', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='images', to='ratings.dataset')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("series_uid", models.CharField(max_length=64)),
+                ("label", models.CharField(blank=True, max_length=64)),
+                ("patient_key", models.CharField(db_index=True, max_length=64)),
+                ("site_key", models.CharField(blank=True, max_length=64)),
+                ("patient_sex", models.CharField(blank=True, max_length=1)),
+                ("age_band", models.CharField(blank=True, max_length=16)),
+                ("modality", models.CharField(blank=True, max_length=16)),
+                ("manufacturer", models.CharField(blank=True, max_length=128)),
+                ("rows", models.PositiveIntegerField(default=0)),
+                ("columns", models.PositiveIntegerField(default=0)),
+                (
+                    "n_frames",
+                    models.PositiveIntegerField(
+                        default=1, help_text="Slices or frames in the stack."
+                    ),
+                ),
+                ("thumbnail", models.FileField(blank=True, upload_to="thumbnails/")),
+                ("truth", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "dataset",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="images",
+                        to="ratings.dataset",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='Dimension',
+            name="Dimension",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.SlugField(max_length=64)),
-                ('label', models.CharField(max_length=200)),
-                ('kind', models.CharField(choices=[('score', 'Score (integer range)'), ('binary', 'Acceptable / non-acceptable'), ('category', 'Labelled categories')], default='score', max_length=16)),
-                ('min_value', models.IntegerField(default=1)),
-                ('max_value', models.IntegerField(default=10)),
-                ('categories', models.JSONField(blank=True, default=list, help_text='Labels, lowest first.')),
-                ('criteria', models.TextField(blank=True, help_text='What raters should look at.')),
-                ('order', models.PositiveSmallIntegerField(default=0)),
-                ('raters', models.ManyToManyField(blank=True, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('images', models.ManyToManyField(blank=True, related_name='+', to='ratings.image')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.SlugField(max_length=64)),
+                ("label", models.CharField(max_length=200)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("score", "Score (integer range)"),
+                            ("binary", "Acceptable / non-acceptable"),
+                            ("category", "Labelled categories"),
+                        ],
+                        default="score",
+                        max_length=16,
+                    ),
+                ),
+                ("min_value", models.IntegerField(default=1)),
+                ("max_value", models.IntegerField(default=10)),
+                (
+                    "categories",
+                    models.JSONField(blank=True, default=list, help_text="Labels, lowest first."),
+                ),
+                ("criteria", models.TextField(blank=True, help_text="What raters should look at.")),
+                ("order", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "raters",
+                    models.ManyToManyField(
+                        blank=True, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "images",
+                    models.ManyToManyField(blank=True, related_name="+", to="ratings.image"),
+                ),
             ],
             options={
-                'ordering': ['study_id', 'order', 'id'],
+                "ordering": ["study_id", "order", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Assessment',
+            name="Assessment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('repeat_index', models.PositiveSmallIntegerField(default=0)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('submitted', 'Submitted'), ('skipped', 'Skipped')], default='open', max_length=16)),
-                ('skip_reason', models.CharField(blank=True, max_length=500)),
-                ('client_id', models.UUIDField(default=uuid.uuid4, unique=True)),
-                ('opened_at', models.DateTimeField(blank=True, null=True)),
-                ('first_rendered_at', models.DateTimeField(blank=True, null=True)),
-                ('submitted_at', models.DateTimeField(blank=True, null=True)),
-                ('active_ms', models.PositiveIntegerField(blank=True, null=True)),
-                ('zoom_count', models.PositiveIntegerField(default=0)),
-                ('pan_count', models.PositiveIntegerField(default=0)),
-                ('window_count', models.PositiveIntegerField(default=0)),
-                ('scroll_count', models.PositiveIntegerField(default=0)),
-                ('final_viewport', models.JSONField(blank=True, default=dict)),
-                ('client_timing', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('rater', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assessments', to=settings.AUTH_USER_MODEL)),
-                ('image', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assessments', to='ratings.image')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("repeat_index", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("submitted", "Submitted"),
+                            ("skipped", "Skipped"),
+                        ],
+                        default="open",
+                        max_length=16,
+                    ),
+                ),
+                ("skip_reason", models.CharField(blank=True, max_length=500)),
+                ("client_id", models.UUIDField(default=uuid.uuid4, unique=True)),
+                ("opened_at", models.DateTimeField(blank=True, null=True)),
+                ("first_rendered_at", models.DateTimeField(blank=True, null=True)),
+                ("submitted_at", models.DateTimeField(blank=True, null=True)),
+                ("active_ms", models.PositiveIntegerField(blank=True, null=True)),
+                ("zoom_count", models.PositiveIntegerField(default=0)),
+                ("pan_count", models.PositiveIntegerField(default=0)),
+                ("window_count", models.PositiveIntegerField(default=0)),
+                ("scroll_count", models.PositiveIntegerField(default=0)),
+                ("final_viewport", models.JSONField(blank=True, default=dict)),
+                ("client_timing", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "rater",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="assessments",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "image",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="assessments",
+                        to="ratings.image",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='ImageFile',
+            name="ImageFile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(max_length=255, upload_to='dicom/')),
-                ('sop_instance_uid', models.CharField(max_length=64, unique=True)),
-                ('source_uid_hash', models.CharField(max_length=64)),
-                ('instance_number', models.IntegerField(blank=True, null=True)),
-                ('position', models.FloatField(default=0.0, help_text='Sort key along the stack.')),
-                ('n_frames', models.PositiveIntegerField(default=1)),
-                ('transfer_syntax', models.CharField(max_length=64)),
-                ('photometric', models.CharField(blank=True, max_length=16)),
-                ('size_bytes', models.BigIntegerField(default=0)),
-                ('sha256', models.CharField(max_length=64)),
-                ('dataset', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='ratings.dataset')),
-                ('image', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='files', to='ratings.image')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("file", models.FileField(max_length=255, upload_to="dicom/")),
+                ("sop_instance_uid", models.CharField(max_length=64, unique=True)),
+                ("source_uid_hash", models.CharField(max_length=64)),
+                ("instance_number", models.IntegerField(blank=True, null=True)),
+                ("position", models.FloatField(default=0.0, help_text="Sort key along the stack.")),
+                ("n_frames", models.PositiveIntegerField(default=1)),
+                ("transfer_syntax", models.CharField(max_length=64)),
+                ("photometric", models.CharField(blank=True, max_length=16)),
+                ("size_bytes", models.BigIntegerField(default=0)),
+                ("sha256", models.CharField(max_length=64)),
+                (
+                    "dataset",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="ratings.dataset",
+                    ),
+                ),
+                (
+                    "image",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="files",
+                        to="ratings.image",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['image_id', 'position', 'instance_number', 'id'],
+                "ordering": ["image_id", "position", "instance_number", "id"],
             },
         ),
         migrations.CreateModel(
-            name='IngestJob',
+            name="IngestJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='pending', max_length=16)),
-                ('upload_dir', models.CharField(max_length=500)),
-                ('n_files_total', models.PositiveIntegerField(default=0)),
-                ('n_files_done', models.PositiveIntegerField(default=0)),
-                ('report', models.JSONField(blank=True, default=dict)),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('dataset', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ingest_jobs', to='ratings.dataset')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("upload_dir", models.CharField(max_length=500)),
+                ("n_files_total", models.PositiveIntegerField(default=0)),
+                ("n_files_done", models.PositiveIntegerField(default=0)),
+                ("report", models.JSONField(blank=True, default=dict)),
+                ("error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "dataset",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="ingest_jobs",
+                        to="ratings.dataset",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='RaterProfile',
+            name="RaterProfile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('pseudonym', models.CharField(max_length=32, unique=True)),
-                ('profession', models.CharField(choices=[('radiologist', 'Radiologist'), ('radiographer', 'Radiographer / technologist'), ('resident', 'Radiology resident'), ('physicist', 'Medical physicist'), ('other', 'Other')], default='other', max_length=32)),
-                ('years_experience', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='rater_profile', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("pseudonym", models.CharField(max_length=32, unique=True)),
+                (
+                    "profession",
+                    models.CharField(
+                        choices=[
+                            ("radiologist", "Radiologist"),
+                            ("radiographer", "Radiographer / technologist"),
+                            ("resident", "Radiology resident"),
+                            ("physicist", "Medical physicist"),
+                            ("other", "Other"),
+                        ],
+                        default="other",
+                        max_length=32,
+                    ),
+                ),
+                ("years_experience", models.PositiveSmallIntegerField(blank=True, null=True)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rater_profile",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Rating',
+            name="Rating",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('value', models.IntegerField()),
-                ('first_input_ms', models.PositiveIntegerField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('assessment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ratings', to='ratings.assessment')),
-                ('dimension', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ratings', to='ratings.dimension')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("value", models.IntegerField()),
+                ("first_input_ms", models.PositiveIntegerField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "assessment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="ratings",
+                        to="ratings.assessment",
+                    ),
+                ),
+                (
+                    "dimension",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="ratings",
+                        to="ratings.dimension",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='RatingRevision',
+            name="RatingRevision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('value', models.IntegerField()),
-                ('valid_from', models.DateTimeField()),
-                ('replaced_at', models.DateTimeField(auto_now_add=True)),
-                ('rating', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='revisions', to='ratings.rating')),
-                ('replaced_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("value", models.IntegerField()),
+                ("valid_from", models.DateTimeField()),
+                ("replaced_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "rating",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="revisions",
+                        to="ratings.rating",
+                    ),
+                ),
+                (
+                    "replaced_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['rating_id', 'replaced_at'],
+                "ordering": ["rating_id", "replaced_at"],
             },
         ),
         migrations.CreateModel(
-            name='ReaderStudy',
+            name="ReaderStudy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('instructions', models.TextField(blank=True)),
-                ('order_seed', models.PositiveIntegerField(default=0)),
-                ('show_model_output', models.BooleanField(default=False, help_text='Raters may see model predictions (off: raters are blinded).')),
-                ('min_view_ms', models.PositiveIntegerField(default=0, help_text='Submit stays disabled until the image was viewed this long.')),
-                ('idle_threshold_ms', models.PositiveIntegerField(default=30000, help_text='Gaps without input longer than this are not active time.')),
-                ('repeat_fraction', models.FloatField(default=0.0, help_text='Share of images shown a second time for test-retest reliability.')),
-                ('is_open', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('dataset', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='studies', to='ratings.dataset')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, unique=True)),
+                ("instructions", models.TextField(blank=True)),
+                ("order_seed", models.PositiveIntegerField(default=0)),
+                (
+                    "show_model_output",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Raters may see model predictions (off: raters are blinded).",
+                    ),
+                ),
+                (
+                    "min_view_ms",
+                    models.PositiveIntegerField(
+                        default=0,
+                        help_text="Submit stays disabled until the image was viewed this long.",
+                    ),
+                ),
+                (
+                    "idle_threshold_ms",
+                    models.PositiveIntegerField(
+                        default=30000,
+                        help_text="Gaps without input longer than this are not active time.",
+                    ),
+                ),
+                (
+                    "repeat_fraction",
+                    models.FloatField(
+                        default=0.0,
+                        help_text="Share of images shown a second time for test-retest reliability.",
+                    ),
+                ),
+                ("is_open", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "dataset",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="studies",
+                        to="ratings.dataset",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'reader studies',
-                'ordering': ['name'],
+                "verbose_name_plural": "reader studies",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('rater', 'Rater'), ('coordinator', 'Study coordinator'), ('researcher', 'Researcher')], max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='ratings.readerstudy')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("rater", "Rater"),
+                            ("coordinator", "Study coordinator"),
+                            ("researcher", "Researcher"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="ratings.readerstudy",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='dimension',
-            name='study',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='dimensions', to='ratings.readerstudy'),
+            model_name="dimension",
+            name="study",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="dimensions",
+                to="ratings.readerstudy",
+            ),
         ),
         migrations.AddField(
-            model_name='assessment',
-            name='study',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assessments', to='ratings.readerstudy'),
+            model_name="assessment",
+            name="study",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="assessments",
+                to="ratings.readerstudy",
+            ),
         ),
         migrations.CreateModel(
-            name='StudyImage',
+            name="StudyImage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('priority', models.IntegerField(default=0)),
-                ('image', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='study_images', to='ratings.image')),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='study_images', to='ratings.readerstudy')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("priority", models.IntegerField(default=0)),
+                (
+                    "image",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="study_images",
+                        to="ratings.image",
+                    ),
+                ),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="study_images",
+                        to="ratings.readerstudy",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='readerstudy',
-            name='images',
-            field=models.ManyToManyField(related_name='studies', through='ratings.StudyImage', to='ratings.image'),
+            model_name="readerstudy",
+            name="images",
+            field=models.ManyToManyField(
+                related_name="studies", through="ratings.StudyImage", to="ratings.image"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='image',
-            constraint=models.UniqueConstraint(fields=('dataset', 'series_uid'), name='image_unique_series'),
+            model_name="image",
+            constraint=models.UniqueConstraint(
+                fields=("dataset", "series_uid"), name="image_unique_series"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='imagefile',
-            constraint=models.UniqueConstraint(fields=('dataset', 'source_uid_hash'), name='imagefile_unique_source_in_dataset'),
+            model_name="imagefile",
+            constraint=models.UniqueConstraint(
+                fields=("dataset", "source_uid_hash"), name="imagefile_unique_source_in_dataset"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rating',
-            constraint=models.UniqueConstraint(fields=('assessment', 'dimension'), name='rating_one_current'),
+            model_name="rating",
+            constraint=models.UniqueConstraint(
+                fields=("assessment", "dimension"), name="rating_one_current"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='membership',
-            constraint=models.UniqueConstraint(fields=('user', 'study', 'role'), name='membership_unique'),
+            model_name="membership",
+            constraint=models.UniqueConstraint(
+                fields=("user", "study", "role"), name="membership_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dimension',
-            constraint=models.UniqueConstraint(fields=('study', 'key'), name='dimension_unique_key'),
+            model_name="dimension",
+            constraint=models.UniqueConstraint(
+                fields=("study", "key"), name="dimension_unique_key"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dimension',
-            constraint=models.CheckConstraint(condition=models.Q(('min_value__lte', models.F('max_value'))), name='dimension_range'),
+            model_name="dimension",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("min_value__lte", models.F("max_value"))),
+                name="dimension_range",
+            ),
         ),
         migrations.AddIndex(
-            model_name='assessment',
-            index=models.Index(fields=['study', 'rater', 'status'], name='ratings_ass_study_i_0a91d4_idx'),
+            model_name="assessment",
+            index=models.Index(
+                fields=["study", "rater", "status"], name="ratings_ass_study_i_0a91d4_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='assessment',
-            constraint=models.UniqueConstraint(fields=('study', 'image', 'rater', 'repeat_index'), name='assessment_unique_reading'),
+            model_name="assessment",
+            constraint=models.UniqueConstraint(
+                fields=("study", "image", "rater", "repeat_index"), name="assessment_unique_reading"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='assessment',
-            constraint=models.CheckConstraint(condition=models.Q(('submitted_at__isnull', True), ('opened_at__isnull', True), ('submitted_at__gte', models.F('opened_at')), _connector='OR'), name='assessment_submitted_after_opened'),
+            model_name="assessment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("submitted_at__isnull", True),
+                    ("opened_at__isnull", True),
+                    ("submitted_at__gte", models.F("opened_at")),
+                    _connector="OR",
+                ),
+                name="assessment_submitted_after_opened",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='studyimage',
-            constraint=models.UniqueConstraint(fields=('study', 'image'), name='studyimage_unique'),
+            model_name="studyimage",
+            constraint=models.UniqueConstraint(fields=("study", "image"), name="studyimage_unique"),
         ),
         migrations.AddConstraint(
-            model_name='readerstudy',
-            constraint=models.CheckConstraint(condition=models.Q(('repeat_fraction__gte', 0), ('repeat_fraction__lte', 1)), name='study_repeat_fraction_0_1'),
+            model_name="readerstudy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("repeat_fraction__gte", 0), ("repeat_fraction__lte", 1)),
+                name="study_repeat_fraction_0_1",
+            ),
         ),
     ]

@@ -35,6 +35,9 @@ class IngestJob(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return f"ingest job {self.pk} ({self.status})"
+
     @property
     def progress(self) -> float:
         return self.n_files_done / self.n_files_total if self.n_files_total else 0.0

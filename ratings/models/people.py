@@ -18,7 +18,9 @@ class RaterProfile(models.Model):
     )
     # What exports and reports show instead of the user's name.
     pseudonym = models.CharField(max_length=32, unique=True)
-    profession = models.CharField(max_length=32, choices=Profession.choices, default=Profession.OTHER)
+    profession = models.CharField(
+        max_length=32, choices=Profession.choices, default=Profession.OTHER
+    )
     years_experience = models.PositiveSmallIntegerField(null=True, blank=True)
 
     def __str__(self) -> str:

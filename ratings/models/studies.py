@@ -64,6 +64,9 @@ class StudyImage(models.Model):
             models.UniqueConstraint(fields=["study", "image"], name="studyimage_unique"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.study_id}/{self.image_id} (priority {self.priority})"
+
 
 class DimensionKind(models.TextChoices):
     SCORE = "score", "Score (integer range)"
@@ -81,7 +84,9 @@ class Dimension(models.Model):
     study = models.ForeignKey(ReaderStudy, on_delete=models.CASCADE, related_name="dimensions")
     key = models.SlugField(max_length=64)
     label = models.CharField(max_length=200)
-    kind = models.CharField(max_length=16, choices=DimensionKind.choices, default=DimensionKind.SCORE)
+    kind = models.CharField(
+        max_length=16, choices=DimensionKind.choices, default=DimensionKind.SCORE
+    )
     min_value = models.IntegerField(default=1)
     max_value = models.IntegerField(default=10)
     categories = models.JSONField(default=list, blank=True, help_text="Labels, lowest first.")
@@ -95,7 +100,9 @@ class Dimension(models.Model):
         ordering = ["study_id", "order", "id"]
         constraints = [
             models.UniqueConstraint(fields=["study", "key"], name="dimension_unique_key"),
-            models.CheckConstraint(condition=Q(min_value__lte=F("max_value")), name="dimension_range"),
+            models.CheckConstraint(
+                condition=Q(min_value__lte=F("max_value")), name="dimension_range"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -125,7 +132,9 @@ class Role(models.TextChoices):
 
 
 class Membership(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
     study = models.ForeignKey(ReaderStudy, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices)
     created_at = models.DateTimeField(auto_now_add=True)
