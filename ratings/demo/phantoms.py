@@ -323,3 +323,15 @@ def brain_phantom(anatomy: BrainAnatomy, z: float, shape: tuple[int, int] = MR_S
     img = ndimage.gaussian_filter(img, 0.8)
     texture = ndimage.gaussian_filter(rng.standard_normal(shape).astype(np.float32), 2.0)
     return np.clip(img * (1.0 + 0.04 * texture), 0.0, 1.0)
+
+
+def chest_region_masks(anatomy: ChestAnatomy, shape: tuple[int, int] = CHEST_SHAPE) -> dict:
+    """Boolean masks of the regions Table 1 names: lung fields and the heart shadow (with spine).
+
+    Used by tests and metrics to measure what a degradation does where experts look.
+    """
+    u, v = _grid(shape, anatomy)
+    return {
+        "lung": _lung_masks(u, v, anatomy) > 0.95,
+        "heart": _heart_shape(u, v, anatomy) < 0.8,
+    }
