@@ -1,0 +1,1 @@
+"""Study results read from the database: rating records, exports, splits and dataset releases."""
