@@ -1,0 +1,306 @@
+"""The agreement report: every statistic of a reader study as one JSON-safe dict.
+
+JSON contract (stable; keys may be added, never renamed)::
+
+    {"dimensions": {"<dimension>": {
+        "kind": "score" | "category",
+        "n_images", "n_raters", "n_images_complete",
+        "mos": [{"image", "n", "mean", "sd", "median", "ci95": [lo, hi]}],  # [] for categories
+        "icc": {"ICC1" | "ICC2" | "ICC3" | "ICC1k" | "ICC2k" | "ICC3k":
+                   {"name", "value", "ci95": [lo, hi], "F", "df1", "df2", "p"},
+                "n_images_used", "mean_squares"},                         # null for categories
+        "krippendorff_alpha": {"nominal", "ordinal", "interval"},
+        "fleiss_kappa", "fleiss_kappa_n_images",
+        "cohen_kappa": {"<rater a>|<rater b>": {"unweighted", "linear", "quadratic", "n_images"}},
+        "jaccard": {"<rater a>|<rater b>": {"classes": [...], "matrix": [[...]], "n_images"}},
+        "majority": {"classes", "tie_rule", "labels": [{"image", "label", "tied", "votes", "n"}]},
+        "flags": {"high_sd": [image...], "split_vote": [image...], "sd_threshold", "min_share"},
+        "screening": {"rule", "applied", "rejected": [rater...], "raters": {...}} | null,
+        "raters": {"<rater>": {"n_rated", "group", "n_vs_rest", "mean", "bias", "r_vs_rest",
+                                "bias_outlier", "largest_bias", "time_ms": {...}}},
+        "rater_groups": {"<group>": {...}},
+        "retest": {...} | null,
+        "notes": [...]}}}
+
+Every float is finite or null (undefined statistics are null, never NaN / inf).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import flags as flag_rules
+from ._json import num_list
+from .coding import DEFAULT_SCORE_BINS, bin_scores, codes_from_values
+from .icc import icc
+from .jaccard import pairwise_jaccard
+from .kappa import fleiss_kappa, krippendorff_alpha, pairwise_cohen
+from .majority import majority_vote
+from .mos import mos
+from .raters import group_summary, rater_summary
+from .records import DimensionData, pivot_records
+from .retest import retest_agreement_codes, retest_reliability
+from .screening import bt500_screening
+
+LEVELS = ("nominal", "ordinal", "interval")
+
+
+class _Clock:
+    """Collects per-statistic wall times for the benchmark; a no-op dict when not asked."""
+
+    def __init__(self, sink: dict[str, float] | None) -> None:
+        self.sink = sink
+        self.last = time.perf_counter()
+
+    def tick(self, name: str) -> None:
+        now = time.perf_counter()
+        if self.sink is not None:
+            self.sink[name] = self.sink.get(name, 0.0) + now - self.last
+        self.last = now
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars -> Python, integral floats -> int (class labels read better as 7 than 7.0)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _score_classes(
+    scores: np.ndarray, values: np.ndarray, bins: Sequence[tuple[str, float, float]] | None
+) -> tuple[np.ndarray, list[Any], str]:
+    """Classes for Jaccard and majority on a score dimension.
+
+    Binned grades when bins are given, cover every observed score and are fewer than the
+    distinct scores; otherwise each distinct score is its own class (e.g. a 0/1 dimension).
+    """
+    if bins and len(values) > len(bins):
+        try:
+            codes, labels = bin_scores(scores, bins)
+            spans = ", ".join(f"{lab} {lo:g}-{hi:g}" for lab, lo, hi in bins)
+            return codes, labels, f"binned: {spans}"
+        except ValueError:
+            pass
+    codes, _ = codes_from_values(scores)
+    return codes, [_plain(v) for v in values], "distinct scores"
+
+
+def dimension_report(
+    data: DimensionData,
+    *,
+    score_bins: Sequence[tuple[str, float, float]] | None = DEFAULT_SCORE_BINS,
+    screen: bool = False,
+    sd_threshold: float = 2.0,
+    split_share: float = 0.7,
+    tie_break: Any = None,
+    bias_threshold: float = 1.0,
+    retest_min_pairs: int = 5,
+    timings: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """Report for one dimension already pivoted to matrices (see the module docstring)."""
+    clock = _Clock(timings)
+    raters, images = data.raters, data.images
+    notes: list[str] = []
+    out: dict[str, Any] = {
+        "kind": data.kind,
+        "n_images": len(images),
+        "n_raters": len(raters),
+    }
+    if data.kind == "score":
+        scores = data.values
+        present = ~np.isnan(scores)
+        codes, values = codes_from_values(scores)
+        positions = values
+        class_codes, classes, class_rule = _score_classes(scores, values, score_bins)
+        ordered = True
+    else:
+        codes = data.values
+        present = codes >= 0
+        classes = list(data.classes or [])
+        positions = np.arange(len(classes), dtype=float)
+        class_codes, class_rule, ordered = codes, "labels", data.ordered
+    out["n_images_complete"] = int(present.all(axis=1).sum()) if len(raters) else 0
+    clock.tick("prepare")
+
+    screening = None
+    mos_scores = None
+    if data.kind == "score":
+        screening = bt500_screening(scores, raters)
+        screening["applied"] = bool(screen)
+        rejected = screening.pop("rejected_index")
+        mos_scores = scores
+        if screen and rejected:
+            mos_scores = scores.copy()
+            mos_scores[:, rejected] = np.nan
+            notes.append(
+                "MOS excludes raters rejected by BT.500 screening: "
+                + ", ".join(screening["rejected"])
+            )
+        clock.tick("screening")
+        table = mos(mos_scores)
+        columns = [
+            num_list(table.n),
+            num_list(table.mean),
+            num_list(table.sd),
+            num_list(table.median),
+            num_list(table.ci_low),
+            num_list(table.ci_high),
+        ]
+        out["mos"] = [
+            {"image": _plain(img), "n": int(n), "mean": m, "sd": s, "median": md, "ci95": [lo, hi]}
+            for img, n, m, s, md, lo, hi in zip(images, *columns, strict=True)
+        ]
+        clock.tick("mos")
+        out["icc"] = icc(scores)
+        clock.tick("icc")
+    else:
+        out["mos"] = []
+        out["icc"] = None
+        notes.append("category labels: MOS and ICC are not defined")
+
+    levels = LEVELS if ordered else ("nominal",)
+    alphas = krippendorff_alpha(codes, positions, levels)
+    out["krippendorff_alpha"] = {level: alphas.get(level) for level in LEVELS}
+    clock.tick("krippendorff")
+    kappa, used = fleiss_kappa(codes, len(positions))
+    out["fleiss_kappa"] = kappa
+    out["fleiss_kappa_n_images"] = used
+    clock.tick("fleiss")
+    out["cohen_kappa"] = pairwise_cohen(codes, len(positions), raters, positions, ordered)
+    clock.tick("cohen")
+    out["jaccard"] = pairwise_jaccard(class_codes, classes, raters)
+    out["jaccard_classes"] = class_rule
+    clock.tick("jaccard")
+
+    tie_code = None
+    if tie_break is not None:
+        if tie_break not in classes:
+            raise ValueError(f"tie_break {tie_break!r} is not a class of {data.name!r}: {classes}")
+        tie_code = classes.index(tie_break)
+    vote = majority_vote(class_codes, len(classes), tie_code)
+    label_list = vote.label.tolist()
+    out["majority"] = {
+        "classes": classes,
+        "tie_rule": (
+            "tie -> null label, tied=true"
+            if tie_code is None
+            else f"tie -> {tie_break!r} if among the tied classes, else null; tied=true"
+        ),
+        "labels": [
+            {
+                "image": _plain(img),
+                "label": classes[lab] if lab >= 0 else None,
+                "tied": bool(t),
+                "votes": int(v),
+                "n": int(n),
+            }
+            for img, lab, t, v, n in zip(
+                images,
+                label_list,
+                vote.tied.tolist(),
+                vote.votes.tolist(),
+                vote.n.tolist(),
+                strict=True,
+            )
+        ],
+    }
+    clock.tick("majority")
+
+    flagged_split = flag_rules.split_vote(vote.votes, vote.n, split_share)
+    flags: dict[str, Any] = {
+        "split_vote": [_plain(images[i]) for i in np.flatnonzero(flagged_split)],
+        "min_share": split_share,
+    }
+    if data.kind == "score":
+        sd = mos(scores).sd
+        flags["high_sd"] = [
+            _plain(images[i]) for i in np.flatnonzero(flag_rules.high_sd(sd, sd_threshold))
+        ]
+        flags["sd_threshold"] = sd_threshold
+    out["flags"] = flags
+    out["screening"] = screening
+    clock.tick("flags")
+
+    numeric_values = (
+        scores if data.kind == "score" else np.where(present, codes, np.nan).astype(float)
+    )
+    per_rater = rater_summary(
+        numeric_values,
+        raters,
+        data.durations_ms,
+        data.groups or None,
+        bias_threshold=bias_threshold,
+        numeric=data.kind == "score",
+    )
+    out["raters"] = per_rater
+    out["rater_groups"] = (
+        group_summary(numeric_values, raters, data.groups, per_rater, data.durations_ms)
+        if data.groups
+        else {}
+    )
+    clock.tick("raters")
+
+    if data.second is None:
+        out["retest"] = None
+    elif data.kind == "score":
+        out["retest"] = retest_reliability(scores, data.second, raters, retest_min_pairs)
+    else:
+        out["retest"] = retest_agreement_codes(
+            codes, data.second, len(classes), raters, retest_min_pairs
+        )
+    if data.ignored_repeats:
+        notes.append(f"{data.ignored_repeats} readings beyond the second of an image were ignored")
+    if data.second is not None:
+        notes.append("repeated readings: the first enters every statistic, the second only retest")
+    clock.tick("retest")
+    out["notes"] = notes
+    return out
+
+
+def agreement_report(
+    records: Iterable[Mapping[str, Any]],
+    dimensions: Iterable[str] | None = None,
+    *,
+    category_orders: Mapping[str, list[Any]] | None = None,
+    score_bins: Sequence[tuple[str, float, float]] | None = DEFAULT_SCORE_BINS,
+    screen: bool = False,
+    sd_threshold: float = 2.0,
+    split_share: float = 0.7,
+    tie_breaks: Mapping[str, Any] | None = None,
+    bias_threshold: float = 1.0,
+    retest_min_pairs: int = 5,
+) -> dict[str, Any]:
+    """Build the whole agreement report from long-format records.
+
+    ``records``: mappings with ``image``, ``rater``, ``dimension``, ``value`` and optional
+    ``duration_ms`` (active reading time) and ``group`` (the rater's profession group).
+    Numeric values are ordinal scores and get every statistic; text values are category labels
+    and get the nominal ones (kappa, Fleiss, nominal alpha, Jaccard, majority) - plus weighted
+    kappa and ordinal / interval alpha on ranks when ``category_orders`` gives their order.
+    ``screen=True`` drops raters rejected by BT.500 screening from the MOS (the rule applied is
+    in ``screening``). ``tie_breaks`` maps a dimension to the class that wins a majority tie.
+    The contract of the returned dict is in this module's docstring and ratings/stats/README.md.
+    """
+    data = pivot_records(records, dimensions, category_orders)
+    ties = dict(tie_breaks or {})
+    return {
+        "dimensions": {
+            name: dimension_report(
+                dim,
+                score_bins=score_bins,
+                screen=screen,
+                sd_threshold=sd_threshold,
+                split_share=split_share,
+                tie_break=ties.get(name),
+                bias_threshold=bias_threshold,
+                retest_min_pairs=retest_min_pairs,
+            )
+            for name, dim in data.items()
+        }
+    }
