@@ -101,10 +101,10 @@ def pivot_records(
 ) -> dict[str, DimensionData]:
     """Group records by dimension and pivot each to an images x raters matrix.
 
-    Images and raters keep their order of first appearance. A second record for the same
-    (image, rater, dimension) is that rater's second reading (test-retest); further repeats are
-    counted in ``ignored_repeats``. A dimension whose values are all numeric is a "score"
-    dimension; otherwise every value is a text category label.
+    Images keep their order of first appearance; raters are sorted by their text. A second
+    record for the same (image, rater, dimension) is that rater's second reading (test-retest);
+    further repeats are counted in ``ignored_repeats``. A dimension whose values are all
+    numeric is a "score" dimension; otherwise every value is a text category label.
     """
     cols: dict[str, list[Any]] = {k: [] for k in (*REQUIRED, *OPTIONAL)}
     for index, rec in enumerate(records):
@@ -144,11 +144,20 @@ def _object_array(values: list[Any]) -> np.ndarray:
     return arr
 
 
+def _factorize_sorted(values: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+    """Codes and uniques sorted by their text, so rater pair keys do not depend on input order."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object))
+    order = sorted(range(len(uniques)), key=lambda i: str(uniques[i]))
+    remap = np.empty(len(order), dtype=np.int64)
+    remap[order] = np.arange(len(order))
+    return remap[codes], [uniques[i] for i in order]
+
+
 def _pivot_one(
     name: str, rows: np.ndarray, cols: Mapping[str, np.ndarray], order: list[Any] | None
 ) -> DimensionData:
     image_codes, images = pd.factorize(pd.Series(cols["image"][rows], dtype=object))
-    rater_codes, raters = pd.factorize(pd.Series(cols["rater"][rows], dtype=object))
+    rater_codes, raters = _factorize_sorted(cols["rater"][rows])
     n_img, n_rat = len(images), len(raters)
     raw = cols["value"][rows].tolist()
     durations = cols["duration_ms"][rows]
