@@ -3,13 +3,25 @@
 Each concern has its own module in ratings/api/; add its routes here, one line each.
 """
 
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from .api import studies
+from .api import datasets, results, studies
 
 router = DefaultRouter()
 router.register("studies", studies.StudyViewSet, basename="study")
+router.register("datasets", datasets.DatasetViewSet, basename="dataset")
+router.register("ingest-jobs", datasets.IngestJobViewSet, basename="ingest-job")
 
 urlpatterns = [
+    path("datasets/<int:pk>/uploads/", datasets.UploadView.as_view(), name="dataset-upload"),
+    path(
+        "datasets/<int:dataset_pk>/images/",
+        datasets.DatasetImageViewSet.as_view({"get": "list"}),
+        name="dataset-images",
+    ),
+    path("studies/<int:pk>/agreement/", results.AgreementView.as_view(), name="study-agreement"),
+    path("studies/<int:pk>/mos/", results.MosView.as_view(), name="study-mos"),
+    path("studies/<int:pk>/progress/", results.ProgressView.as_view(), name="study-progress"),
     *router.urls,
 ]
