@@ -76,7 +76,7 @@ def _dome(u: np.ndarray, top: float, centre: float, half_width: float, side: flo
     """Row of a hemidiaphragm at column u: deep at the costophrenic angle, shallow medially."""
     x = (u - centre) / half_width
     lateral = side * x > 0
-    return top + np.where(lateral, 0.09, 0.035) * x**2
+    return top + np.where(lateral, np.float32(0.09), np.float32(0.035)) * x**2
 
 
 def _lung_masks(u: np.ndarray, v: np.ndarray, a: ChestAnatomy) -> np.ndarray:
@@ -227,6 +227,17 @@ def _vessels(shape: tuple[int, int], a: ChestAnatomy) -> np.ndarray:
     return ndimage.gaussian_filter(img, 0.9) + ndimage.gaussian_filter(thick, 2.0) * 2.0
 
 
+def _upsample2(x: np.ndarray, axis: int) -> np.ndarray:
+    """Linear 2x upsampling along one axis (scipy's zoom is ~20x slower for this)."""
+    x = np.moveaxis(x, axis, -1)
+    prev = np.concatenate([x[..., :1], x[..., :-1]], axis=-1)
+    nxt = np.concatenate([x[..., 1:], x[..., -1:]], axis=-1)
+    out = np.empty((*x.shape[:-1], 2 * x.shape[-1]), x.dtype)
+    out[..., 0::2] = 0.75 * x + 0.25 * prev
+    out[..., 1::2] = 0.75 * x + 0.25 * nxt
+    return np.moveaxis(out, -1, axis)
+
+
 def chest_phantom(anatomy: ChestAnatomy, shape: tuple[int, int] = CHEST_SHAPE) -> np.ndarray:
     """Render a clean PA chest radiograph as display brightness in [0, 1] (1 = white, bone).
 
@@ -240,9 +251,7 @@ def chest_phantom(anatomy: ChestAnatomy, shape: tuple[int, int] = CHEST_SHAPE) -
     rows, cols = shape
     # Smooth anatomy at half resolution (4x cheaper); fine detail is added at full resolution.
     coarse = _coarse_densities((rows // 2, cols // 2), a)
-    density, lungs = ndimage.zoom(
-        coarse, (1, rows / coarse.shape[1], cols / coarse.shape[2]), order=1
-    )
+    density, lungs = _upsample2(_upsample2(coarse, axis=1), axis=2)
     vessels = np.clip(_vessels(shape, a), 0.0, 2.5)
     rng = np.random.default_rng(a.vessel_seed + 1)
     # Parenchymal texture: fine correlated mottling, the grain sharpness is judged on.
