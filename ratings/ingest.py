@@ -21,7 +21,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import connections, transaction
+from django.db import transaction
 from django.db.models import Sum
 
 from .dicom.errors import ErrorCode, FileError
@@ -134,8 +134,8 @@ def _process_all(
         # A daemonic process (e.g. a prefork Celery child) may not start children.
         yield from map(work, sources)
         return
-    # Forked children never touch the database; close our connections so none is shared.
-    connections.close_all()
+    # Forked children never touch the database (and leave through os._exit, so they never
+    # close the parent's connection either).
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         yield from pool.imap(work, sources, chunksize=4)
 

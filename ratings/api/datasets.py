@@ -4,9 +4,9 @@ from django.conf import settings
 from django.db import IntegrityError
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
-from rest_framework.generics import GenericAPIView
 
 from ..ingest_jobs import start_upload_job
 from ..models import Dataset, Image, IngestJob
