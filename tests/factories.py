@@ -88,3 +88,17 @@ def make_study(people: dict, n_images: int = 3, name: str | None = None) -> Read
         if role == Role.RATER:
             RaterProfile.objects.get_or_create(user=user, defaults={"pseudonym": f"R-{username}"})
     return study
+
+
+def rate(study: ReaderStudy, rater, image: Image, values: dict[str, int], **fields):
+    """A submitted reading of `image` by `rater` with one rating per dimension key in `values`."""
+    from ratings.models import Assessment, AssessmentStatus, Rating
+
+    fields.setdefault("status", AssessmentStatus.SUBMITTED)
+    assessment = Assessment.objects.create(study=study, image=image, rater=rater, **fields)
+    dims = {d.key: d for d in study.dimensions.all()}
+    Rating.objects.bulk_create(
+        Rating(assessment=assessment, dimension=dims[key], value=value)
+        for key, value in values.items()
+    )
+    return assessment

@@ -1,0 +1,380 @@
+"""What the coordinator's dashboard shows: progress per rater, the cached report, its figures."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Aggregate, Count, FloatField, Max, Q
+
+from ratings.stats.report import agreement_report
+
+from ..models import (
+    Assessment,
+    AssessmentStatus,
+    Dimension,
+    DimensionKind,
+    Image,
+    Membership,
+    RaterProfile,
+    Rating,
+    ReaderStudy,
+    Role,
+)
+from . import figures
+from .records import category_orders, image_keys, records_for_study
+
+# Bump when the report's or the figures' shape changes, so old cache entries are not served.
+CACHE_VERSION = 1
+CACHE_SECONDS = 24 * 3600
+ICC_FORMS = ("ICC1", "ICC2", "ICC3", "ICC1k", "ICC2k", "ICC3k")
+
+
+class Median(Aggregate):
+    """PostgreSQL's exact median (continuous percentile)."""
+
+    function = "percentile_cont"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
+def ratings_state(study: ReaderStudy) -> str:
+    """A short fingerprint of everything the report is computed from.
+
+    Changes whenever a rating or an assessment is added, edited or removed, or a dimension or
+    a rater's profile changes: the cached report is keyed by it, so it is never stale and is
+    recomputed only after a change.
+    """
+    ratings = Rating.objects.filter(assessment__study=study).aggregate(
+        n=Count("pk"), last=Max("updated_at")
+    )
+    readings = Assessment.objects.filter(study=study).aggregate(
+        n=Count("pk"), last=Max("updated_at")
+    )
+    dims = list(study.dimensions.values_list("pk", "key", "kind", "categories"))
+    raters = list(
+        RaterProfile.objects.filter(
+            user__memberships__study=study, user__memberships__role=Role.RATER
+        ).values_list("user_id", "pseudonym", "profession")
+    )
+    parts = (CACHE_VERSION, ratings, readings, dims, raters)
+    return hashlib.sha1(repr(parts).encode()).hexdigest()[:16]
+
+
+def _cached(key: str, compute):
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, CACHE_SECONDS)
+    return value
+
+
+def compute_report(study: ReaderStudy) -> dict[str, Any]:
+    """The agreement report of the study, computed now from its submitted ratings."""
+    return agreement_report(records_for_study(study), category_orders=category_orders(study))
+
+
+def study_report(study: ReaderStudy, state: str | None = None) -> dict[str, Any]:
+    """The agreement report, from the cache while no rating changed (see ``ratings_state``)."""
+    state = state or ratings_state(study)
+    return _cached(f"iqa:report:{study.pk}:{state}", lambda: compute_report(study))
+
+
+@dataclass
+class RaterProgress:
+    user_id: int
+    pseudonym: str
+    profession: str
+    done: int
+    skipped: int
+    total: int
+    median_active_ms: float | None
+    last_submitted_at: datetime | None
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 0
+
+
+def rater_progress(study: ReaderStudy) -> list[RaterProgress]:
+    """Per rater of the study: first readings submitted / skipped out of the study's images."""
+    total = study.study_images.count()
+    members = (
+        Membership.objects.filter(study=study, role=Role.RATER)
+        .select_related("user__rater_profile")
+        .order_by("user_id")
+    )
+    counts = {
+        row["rater_id"]: row
+        for row in Assessment.objects.filter(study=study, repeat_index=0)
+        .values("rater_id")
+        .annotate(
+            done=Count("pk", filter=Q(status=AssessmentStatus.SUBMITTED)),
+            skipped=Count("pk", filter=Q(status=AssessmentStatus.SKIPPED)),
+            last=Max("submitted_at"),
+        )
+    }
+    medians = _median_active_ms(study)
+    out = []
+    for member in members:
+        profile = getattr(member.user, "rater_profile", None)
+        row = counts.get(member.user_id, {})
+        out.append(
+            RaterProgress(
+                user_id=member.user_id,
+                pseudonym=profile.pseudonym if profile else f"rater-{member.user_id}",
+                profession=profile.get_profession_display() if profile else "",
+                done=row.get("done", 0),
+                skipped=row.get("skipped", 0),
+                total=total,
+                median_active_ms=medians.get(member.user_id),
+                last_submitted_at=row.get("last"),
+            )
+        )
+    return out
+
+
+def _median_active_ms(study: ReaderStudy) -> dict[int, float]:
+    readings = Assessment.objects.filter(
+        study=study, status=AssessmentStatus.SUBMITTED, active_ms__isnull=False
+    )
+    if connection.vendor == "postgresql":
+        rows = readings.values("rater_id").annotate(median=Median("active_ms"))
+        return {row["rater_id"]: row["median"] for row in rows}
+    # Other databases lack an ordered-set aggregate: the median is taken in Python.
+    per_rater: dict[int, list[int]] = {}
+    for rater_id, ms in readings.values_list("rater_id", "active_ms").iterator():
+        per_rater.setdefault(rater_id, []).append(ms)
+    out = {}
+    for rater_id, values in per_rater.items():
+        values.sort()
+        mid = len(values) // 2
+        out[rater_id] = (
+            float(values[mid]) if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+        )
+    return out
+
+
+@dataclass
+class FlaggedImage:
+    key: str
+    image_id: int | None
+    reasons: list[str] = field(default_factory=list)
+
+
+def flagged_images(study: ReaderStudy, report: Mapping[str, Any]) -> list[FlaggedImage]:
+    """Images the report flags in any dimension (high rating SD, split vote), with the reasons."""
+    labels = {d.key: d.label for d in study.dimensions.all()}
+    ids = {key: pk for pk, key in image_keys(study).items()}
+    found: dict[str, FlaggedImage] = {}
+    for dim, section in report.get("dimensions", {}).items():
+        flags = section.get("flags") or {}
+        rules = (
+            ("high_sd", f"SD > {flags.get('sd_threshold')}"),
+            ("split_vote", f"winning class < {flags.get('min_share', 0) * 100:.0f}% of votes"),
+        )
+        for rule, text in rules:
+            for image in flags.get(rule) or []:
+                item = found.setdefault(str(image), FlaggedImage(str(image), ids.get(str(image))))
+                item.reasons.append(f"{labels.get(dim, dim)}: {text}")
+    return sorted(found.values(), key=lambda f: f.key)
+
+
+@dataclass
+class DimensionView:
+    """One dimension's part of the dashboard: numbers from the report and SVG figures."""
+
+    key: str
+    label: str
+    kind: str
+    section: dict[str, Any]
+    icc_rows: list[dict[str, Any]]
+    kappa_weight: str
+    pairs: list[str]
+    pair: str | None
+    figures: dict[str, str]
+
+
+def kappa_weight(dimension: Dimension) -> str:
+    """Quadratic weights for scores (ordered, many levels); unweighted for classes."""
+    return "quadratic" if dimension.kind == DimensionKind.SCORE else "unweighted"
+
+
+def dimension_view(
+    study: ReaderStudy,
+    report: Mapping[str, Any],
+    dimension: Dimension,
+    pair: str | None = None,
+    theme: figures.Theme = figures.Theme.DARK,
+    state: str | None = None,
+) -> DimensionView | None:
+    """Numbers and figures of one dimension, figures cached with the report; None if unrated."""
+    section = report.get("dimensions", {}).get(dimension.key)
+    if section is None:
+        return None
+    pairs = list(section.get("jaccard") or {})
+    if pair not in pairs:
+        pair = pairs[0] if pairs else None
+    weight = kappa_weight(dimension)
+    state = state or ratings_state(study)
+    key = f"iqa:figures:{study.pk}:{state}:{dimension.pk}:{theme}:{pair}"
+    svg = _cached(key, lambda: dimension_figures(dimension, section, pair, weight, theme))
+    icc = section.get("icc") or {}
+    rows = [dict(icc[form], form=form) for form in ICC_FORMS if form in icc]
+    return DimensionView(
+        key=dimension.key,
+        label=dimension.label,
+        kind=dimension.kind,
+        section=dict(section),
+        icc_rows=rows,
+        kappa_weight=weight,
+        pairs=pairs,
+        pair=pair,
+        figures=svg,
+    )
+
+
+def dimension_figures(
+    dimension: Dimension,
+    section: Mapping[str, Any],
+    pair: str | None,
+    weight: str,
+    theme: figures.Theme,
+) -> dict[str, str]:
+    """Every figure of one dimension as SVG, by name (absent when the data does not allow it)."""
+    out: dict[str, str] = {}
+    raters = section.get("raters") or {}
+    if section.get("mos"):
+        out["mos"] = figures.mos_histogram(
+            [row["mean"] for row in section["mos"]],
+            low=dimension.min_value,
+            high=dimension.max_value,
+            title=f"{dimension.label} MOS",
+            theme=theme,
+        )
+    if len(raters) >= 2:
+        out["kappa"] = figures.kappa_matrix(
+            list(raters), section.get("cohen_kappa") or {}, weight=weight, theme=theme
+        )
+    if pair is not None:
+        a, _, b = pair.partition("|")
+        out["jaccard"] = figures.jaccard_heatmap(section["jaccard"][pair], a, b, theme=theme)
+    if raters and any(r.get("bias") is not None for r in raters.values()):
+        out["bias"] = figures.rater_bias_chart(raters, theme=theme)
+    if raters and any((r.get("time_ms") or {}).get("median") for r in raters.values()):
+        out["time"] = figures.rater_time_chart(raters, theme=theme)
+    return out
+
+
+def dashboard(
+    study: ReaderStudy, dimension_key: str | None = None, pair: str | None = None
+) -> dict[str, Any]:
+    """Everything the dashboard page shows for a study and the chosen dimension."""
+    state = ratings_state(study)
+    report = study_report(study, state)
+    dimensions = list(study.dimensions.all())
+    chosen = next((d for d in dimensions if d.key == dimension_key), None)
+    if chosen is None:
+        rated = [d for d in dimensions if d.key in report.get("dimensions", {})]
+        chosen = (rated or dimensions or [None])[0]
+    view = dimension_view(study, report, chosen, pair, state=state) if chosen else None
+    return {
+        "progress": rater_progress(study),
+        "n_images": study.study_images.count(),
+        "dimensions": dimensions,
+        "dimension": chosen,
+        "view": view,
+        "flagged": flagged_images(study, report),
+    }
+
+
+def full_report(study: ReaderStudy) -> dict[str, Any]:
+    """What the self-contained HTML report shows: every dimension, every pair, light theme."""
+    state = ratings_state(study)
+    report = study_report(study, state)
+    sections = []
+    for dimension in study.dimensions.all():
+        section = report.get("dimensions", {}).get(dimension.key)
+        if section is None:
+            sections.append({"dimension": dimension, "view": None, "jaccard": []})
+            continue
+        view = dimension_view(study, report, dimension, None, figures.Theme.LIGHT, state)
+        key = f"iqa:jaccard-all:{study.pk}:{state}:{dimension.pk}"
+        jaccard = _cached(key, lambda s=section: _all_jaccard(s))
+        sections.append({"dimension": dimension, "view": view, "jaccard": jaccard})
+    return {
+        "progress": rater_progress(study),
+        "n_images": study.study_images.count(),
+        "sections": sections,
+        "flagged": flagged_images(study, report),
+    }
+
+
+def _all_jaccard(section: Mapping[str, Any]) -> list[tuple[str, str]]:
+    light = figures.Theme.LIGHT
+    return [
+        (pair, figures.jaccard_heatmap(entry, *pair.split("|", 1), theme=light))
+        for pair, entry in (section.get("jaccard") or {}).items()
+    ]
+
+
+@dataclass
+class ReadingRow:
+    """One rater's reading of an image, with the value given for each dimension."""
+
+    pseudonym: str
+    profession: str
+    repeat_index: int
+    status: str
+    submitted_at: datetime | None
+    active_ms: int | None
+    values: list[str]
+    revised: int
+
+
+def thumbnail_data_uri(image: Image) -> str | None:
+    """The image's thumbnail inlined as a data URI (media files are never served directly)."""
+    if not image.thumbnail:
+        return None
+    try:
+        with image.thumbnail.open("rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+
+
+def image_ratings(study: ReaderStudy, image: Image) -> dict[str, Any]:
+    """Every reading of one image in the study, every rater's values side by side."""
+    dimensions = list(study.dimensions.all())
+    readings = (
+        Assessment.objects.filter(study=study, image=image)
+        .select_related("rater__rater_profile")
+        .prefetch_related("ratings__revisions")
+        .order_by("rater_id", "repeat_index")
+    )
+    rows = []
+    for reading in readings:
+        by_dim = {r.dimension_id: r for r in reading.ratings.all()}
+        profile = getattr(reading.rater, "rater_profile", None)
+        rows.append(
+            ReadingRow(
+                pseudonym=profile.pseudonym if profile else f"rater-{reading.rater_id}",
+                profession=profile.get_profession_display() if profile else "",
+                repeat_index=reading.repeat_index,
+                status=reading.get_status_display(),
+                submitted_at=reading.submitted_at,
+                active_ms=reading.active_ms,
+                values=[
+                    d.value_label(by_dim[d.pk].value) if d.pk in by_dim else "–" for d in dimensions
+                ],
+                revised=sum(len(r.revisions.all()) for r in by_dim.values()),
+            )
+        )
+    return {"dimensions": dimensions, "rows": rows}
