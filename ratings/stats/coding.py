@@ -56,9 +56,35 @@ def confusion(a: np.ndarray, b: np.ndarray, n_classes: int) -> np.ndarray:
     return np.bincount(flat, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
 
 
+def pairwise_confusions(codes: np.ndarray, n_classes: int) -> dict[tuple[int, int], np.ndarray]:
+    """Confusion matrix of every rater pair (i < j), one np.bincount each.
+
+    Why the extra class: missing (-1) is coded as class K before counting, so no boolean
+    indexing is needed per pair (the slow part at 100k images); its row and column are then
+    dropped, which leaves exactly the images both raters rated.
+    """
+    k = n_classes + 1
+    ext = np.where(codes >= 0, codes, n_classes).astype(np.int64)
+    out: dict[tuple[int, int], np.ndarray] = {}
+    for i in range(codes.shape[1]):
+        left = ext[:, i] * k
+        for j in range(i + 1, codes.shape[1]):
+            full = np.bincount(left + ext[:, j], minlength=k * k).reshape(k, k)
+            out[(i, j)] = full[:n_classes, :n_classes]
+    return out
+
+
+def merge_classes(conf: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
+    """Confusion matrix over coarser classes: ``groups[c]`` is the coarse class of fine class c."""
+    member = np.zeros((conf.shape[0], n_groups), dtype=conf.dtype)
+    member[np.arange(conf.shape[0]), groups] = 1
+    return member.T @ conf @ member
+
+
 def class_counts(codes: np.ndarray, n_classes: int) -> np.ndarray:
     """Images x classes matrix: how many raters put each image in each class."""
     n_images = codes.shape[0]
-    rows, cols = np.nonzero(codes >= 0)
-    flat = rows * n_classes + codes[rows, cols]
-    return np.bincount(flat, minlength=n_images * n_classes).reshape(n_images, n_classes)
+    k = n_classes + 1
+    ext = np.where(codes >= 0, codes, n_classes).astype(np.int64)
+    flat = (np.arange(n_images, dtype=np.int64)[:, None] * k + ext).ravel()
+    return np.bincount(flat, minlength=n_images * k).reshape(n_images, k)[:, :n_classes]

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from itertools import combinations
 from typing import Any
 
 import numpy as np
 
 from ._json import num_list, pair_key
-from .coding import confusion
+from .coding import pairwise_confusions
 
 
 def jaccard_matrix(conf: np.ndarray) -> np.ndarray:
@@ -28,16 +28,22 @@ def jaccard_matrix(conf: np.ndarray) -> np.ndarray:
 
 
 def pairwise_jaccard(
-    codes: np.ndarray, classes: Sequence[Any], raters: Sequence[Any]
+    codes: np.ndarray | None,
+    classes: Sequence[Any],
+    raters: Sequence[Any],
+    confusions: Mapping[tuple[int, int], np.ndarray] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Jaccard matrix for every rater pair: ``{"a|b": {"classes", "matrix", "n_images"}}``.
 
-    ``codes`` is images x raters with -1 for missing; ``classes[c]`` labels code c.
+    ``codes`` is images x raters with -1 for missing; ``classes[c]`` labels code c. Pass
+    ``confusions`` (from coding.pairwise_confusions, over these classes) to skip recounting.
     """
     out: dict[str, dict[str, Any]] = {}
     n_classes = len(classes)
+    if confusions is None:
+        confusions = pairwise_confusions(codes, n_classes)
     for i, j in combinations(range(len(raters)), 2):
-        conf = confusion(codes[:, i], codes[:, j], n_classes)
+        conf = confusions[(i, j)]
         out[pair_key(raters[i], raters[j])] = {
             "classes": list(classes),
             "matrix": [num_list(row) for row in jaccard_matrix(conf)],

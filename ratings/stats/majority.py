@@ -30,9 +30,13 @@ def majority_vote(codes: np.ndarray, n_classes: int, tie_break: int | None = Non
     class then wins the tie if it is among the tied classes (``tied`` stays True, so the rule
     applied is still visible). Images without ratings get -1 and ``tied=False``.
     """
-    counts = class_counts(codes, n_classes)
+    return majority_vote_counts(class_counts(codes, n_classes), tie_break)
+
+
+def majority_vote_counts(counts: np.ndarray, tie_break: int | None = None) -> MajorityVote:
+    """``majority_vote`` from an images x classes count table (same tie rule)."""
     n = counts.sum(axis=1)
-    top = counts.max(axis=1) if n_classes else np.zeros(codes.shape[0], dtype=np.int64)
+    top = counts.max(axis=1) if counts.shape[1] else np.zeros(counts.shape[0], dtype=np.int64)
     n_top = (counts == top[:, None]).sum(axis=1)
     tied = (n > 0) & (n_top > 1)
     label = np.where(n > 0, counts.argmax(axis=1), -1)

@@ -13,8 +13,10 @@ JSON contract (stable; keys may be added, never renamed)::
         "fleiss_kappa", "fleiss_kappa_n_images",
         "cohen_kappa": {"<rater a>|<rater b>": {"unweighted", "linear", "quadratic", "n_images"}},
         "jaccard": {"<rater a>|<rater b>": {"classes": [...], "matrix": [[...]], "n_images"}},
-        "majority": {"classes", "tie_rule", "labels": [{"image", "label", "tied", "votes", "n"}]},
-        "flags": {"high_sd": [image...], "split_vote": [image...], "sd_threshold", "min_share"},
+        "majority": {"classes", "tie_rule", "labels": [{"image", "label", "tied", "votes", "n"}]}
+                    | null,   # null on a many-valued score: the MOS is its reference
+        "flags": {"high_sd": [image...], "sd_threshold",          # scores
+                  "split_vote": [image...], "min_share"},     # where majority is given
         "screening": {"rule", "applied", "rejected": [rater...], "raters": {...}} | null,
         "raters": {"<rater>": {"n_rated", "group", "n_vs_rest", "mean", "bias", "r_vs_rest",
                                 "bias_outlier", "largest_bias", "time_ms": {...}}},
@@ -27,19 +29,28 @@ Every float is finite or null (undefined statistics are null, never NaN / inf).
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
 from . import flags as flag_rules
 from ._json import num_list
-from .coding import DEFAULT_SCORE_BINS, bin_scores, codes_from_values
+from .coding import (
+    DEFAULT_SCORE_BINS,
+    bin_scores,
+    class_counts,
+    codes_from_values,
+    merge_classes,
+    pairwise_confusions,
+)
 from .icc import icc
 from .jaccard import pairwise_jaccard
-from .kappa import fleiss_kappa, krippendorff_alpha, pairwise_cohen
-from .majority import majority_vote
+from .kappa import fleiss_kappa_counts, krippendorff_alpha, pairwise_cohen
+from .majority import majority_vote_counts
 from .mos import mos
 from .raters import group_summary, rater_summary
 from .records import DimensionData, pivot_records
@@ -63,6 +74,22 @@ class _Clock:
         self.last = now
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC while building the per-image lists.
+
+    Why: 100k freshly allocated dicts trigger a full collection pass again and again (about 5x
+    the build time); the lists hold no reference cycles, so nothing is lost by waiting.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _plain(value: Any) -> Any:
     """numpy scalars -> Python, integral floats -> int (class labels read better as 7 than 7.0)."""
     if isinstance(value, np.generic):
@@ -73,22 +100,28 @@ def _plain(value: Any) -> Any:
 
 
 def _score_classes(
-    scores: np.ndarray, values: np.ndarray, bins: Sequence[tuple[str, float, float]] | None
+    values: np.ndarray, bins: Sequence[tuple[str, float, float]] | None
 ) -> tuple[np.ndarray, list[Any], str]:
-    """Classes for Jaccard and majority on a score dimension.
+    """Classes for Jaccard and majority on a score dimension, as a map from distinct scores.
 
-    Binned grades when bins are given, cover every observed score and are fewer than the
-    distinct scores; otherwise each distinct score is its own class (e.g. a 0/1 dimension).
+    Returns ``(groups, labels, rule)``: ``groups[c]`` is the class of distinct score c. Binned
+    grades when bins are given, cover every observed score and are fewer than the distinct
+    scores; otherwise each distinct score is its own class (e.g. a 0/1 dimension).
     """
     if bins and len(values) > len(bins):
         try:
-            codes, labels = bin_scores(scores, bins)
+            groups, labels = bin_scores(values[None, :], bins)
             spans = ", ".join(f"{lab} {lo:g}-{hi:g}" for lab, lo, hi in bins)
-            return codes, labels, f"binned: {spans}"
+            return groups[0], labels, f"binned: {spans}"
         except ValueError:
             pass
-    codes, _ = codes_from_values(scores)
-    return codes, [_plain(v) for v in values], "distinct scores"
+    return np.arange(len(values)), [_plain(v) for v in values], "distinct scores"
+
+
+def _merge_counts(counts: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
+    member = np.zeros((counts.shape[1], n_groups), dtype=counts.dtype)
+    member[np.arange(counts.shape[1]), groups] = 1
+    return counts @ member
 
 
 def dimension_report(
@@ -103,9 +136,15 @@ def dimension_report(
     retest_min_pairs: int = 5,
     timings: dict[str, float] | None = None,
 ) -> dict[str, Any]:
-    """Report for one dimension already pivoted to matrices (see the module docstring)."""
+    """Report for one dimension already pivoted to matrices (see the module docstring).
+
+    Majority vote and split-vote flags are given for category dimensions and for numeric
+    dimensions with no more distinct scores than classes (e.g. 0/1); on a 1-10 score the MOS
+    is the reference and ``majority`` is null.
+    """
     clock = _Clock(timings)
-    raters, images = data.raters, data.images
+    raters = data.raters
+    images = [_plain(img) for img in data.images]
     notes: list[str] = []
     out: dict[str, Any] = {
         "kind": data.kind,
@@ -117,19 +156,23 @@ def dimension_report(
         present = ~np.isnan(scores)
         codes, values = codes_from_values(scores)
         positions = values
-        class_codes, classes, class_rule = _score_classes(scores, values, score_bins)
+        groups, classes, class_rule = _score_classes(values, score_bins)
         ordered = True
+        with_majority = class_rule == "distinct scores"
     else:
         codes = data.values
         present = codes >= 0
         classes = list(data.classes or [])
         positions = np.arange(len(classes), dtype=float)
-        class_codes, class_rule, ordered = codes, "labels", data.ordered
+        groups, class_rule, ordered = np.arange(len(classes)), "labels", data.ordered
+        with_majority = True
     out["n_images_complete"] = int(present.all(axis=1).sum()) if len(raters) else 0
+    counts = class_counts(codes, len(positions))
+    confusions = pairwise_confusions(codes, len(positions))
     clock.tick("prepare")
 
     screening = None
-    mos_scores = None
+    table = None
     if data.kind == "score":
         screening = bt500_screening(scores, raters)
         screening["applied"] = bool(screen)
@@ -145,17 +188,18 @@ def dimension_report(
         clock.tick("screening")
         table = mos(mos_scores)
         columns = [
-            num_list(table.n),
+            table.n.tolist(),
             num_list(table.mean),
             num_list(table.sd),
             num_list(table.median),
             num_list(table.ci_low),
             num_list(table.ci_high),
         ]
-        out["mos"] = [
-            {"image": _plain(img), "n": int(n), "mean": m, "sd": s, "median": md, "ci95": [lo, hi]}
-            for img, n, m, s, md, lo, hi in zip(images, *columns, strict=True)
-        ]
+        with _gc_paused():
+            out["mos"] = [
+                {"image": img, "n": n, "mean": m, "sd": s, "median": md, "ci95": [lo, hi]}
+                for img, n, m, s, md, lo, hi in zip(images, *columns, strict=True)
+            ]
         clock.tick("mos")
         out["icc"] = icc(scores)
         clock.tick("icc")
@@ -165,63 +209,72 @@ def dimension_report(
         notes.append("category labels: MOS and ICC are not defined")
 
     levels = LEVELS if ordered else ("nominal",)
-    alphas = krippendorff_alpha(codes, positions, levels)
+    alphas = krippendorff_alpha(codes, positions, levels, counts=counts)
     out["krippendorff_alpha"] = {level: alphas.get(level) for level in LEVELS}
     clock.tick("krippendorff")
-    kappa, used = fleiss_kappa(codes, len(positions))
+    kappa, used = fleiss_kappa_counts(counts)
     out["fleiss_kappa"] = kappa
     out["fleiss_kappa_n_images"] = used
     clock.tick("fleiss")
-    out["cohen_kappa"] = pairwise_cohen(codes, len(positions), raters, positions, ordered)
+    out["cohen_kappa"] = pairwise_cohen(
+        None, len(positions), raters, positions, ordered, confusions=confusions
+    )
     clock.tick("cohen")
-    out["jaccard"] = pairwise_jaccard(class_codes, classes, raters)
+    # Binned grades: each pair's grade confusion is a block sum of its score confusion.
+    class_confusions = (
+        {pair: merge_classes(c, groups, len(classes)) for pair, c in confusions.items()}
+        if class_rule.startswith("binned")
+        else confusions
+    )
+    out["jaccard"] = pairwise_jaccard(None, classes, raters, confusions=class_confusions)
     out["jaccard_classes"] = class_rule
     clock.tick("jaccard")
 
-    tie_code = None
-    if tie_break is not None:
-        if tie_break not in classes:
-            raise ValueError(f"tie_break {tie_break!r} is not a class of {data.name!r}: {classes}")
-        tie_code = classes.index(tie_break)
-    vote = majority_vote(class_codes, len(classes), tie_code)
-    label_list = vote.label.tolist()
-    out["majority"] = {
-        "classes": classes,
-        "tie_rule": (
-            "tie -> null label, tied=true"
-            if tie_code is None
-            else f"tie -> {tie_break!r} if among the tied classes, else null; tied=true"
-        ),
-        "labels": [
-            {
-                "image": _plain(img),
-                "label": classes[lab] if lab >= 0 else None,
-                "tied": bool(t),
-                "votes": int(v),
-                "n": int(n),
-            }
-            for img, lab, t, v, n in zip(
-                images,
-                label_list,
-                vote.tied.tolist(),
-                vote.votes.tolist(),
-                vote.n.tolist(),
-                strict=True,
-            )
-        ],
-    }
+    flags: dict[str, Any] = {}
+    out["majority"] = None
+    if with_majority:
+        tie_code = None
+        if tie_break is not None:
+            if tie_break not in classes:
+                raise ValueError(f"tie_break {tie_break!r} is not a class of {data.name!r}")
+            tie_code = classes.index(tie_break)
+        vote = majority_vote_counts(_merge_counts(counts, groups, len(classes)), tie_code)
+        with _gc_paused():
+            labels = [
+                {
+                    "image": img,
+                    "label": classes[lab] if lab >= 0 else None,
+                    "tied": t,
+                    "votes": v,
+                    "n": n,
+                }
+                for img, lab, t, v, n in zip(
+                    images,
+                    vote.label.tolist(),
+                    vote.tied.tolist(),
+                    vote.votes.tolist(),
+                    vote.n.tolist(),
+                    strict=True,
+                )
+            ]
+        out["majority"] = {
+            "classes": classes,
+            "tie_rule": (
+                "tie -> null label, tied=true"
+                if tie_code is None
+                else f"tie -> {tie_break!r} if among the tied classes, else null; tied=true"
+            ),
+            "labels": labels,
+        }
+        split = flag_rules.split_vote(vote.votes, vote.n, split_share)
+        flags["split_vote"] = [images[i] for i in np.flatnonzero(split).tolist()]
+        flags["min_share"] = split_share
     clock.tick("majority")
 
-    flagged_split = flag_rules.split_vote(vote.votes, vote.n, split_share)
-    flags: dict[str, Any] = {
-        "split_vote": [_plain(images[i]) for i in np.flatnonzero(flagged_split)],
-        "min_share": split_share,
-    }
-    if data.kind == "score":
-        sd = mos(scores).sd
-        flags["high_sd"] = [
-            _plain(images[i]) for i in np.flatnonzero(flag_rules.high_sd(sd, sd_threshold))
-        ]
+    if table is not None:
+        sd = table.sd if mos_scores is scores else mos(scores).sd
+        high = flag_rules.high_sd(sd, sd_threshold)
+        flags["high_sd"] = [images[i] for i in np.flatnonzero(high).tolist()]
         flags["sd_threshold"] = sd_threshold
     out["flags"] = flags
     out["screening"] = screening

@@ -111,3 +111,20 @@ def test_repeat_reading_feeds_retest_only():
 def test_unknown_dimension_is_an_error():
     with pytest.raises(ValueError, match="nope"):
         agreement_report(_records(), dimensions=["nope"])
+
+
+def test_binned_jaccard_in_report_equals_direct_binning():
+    from ratings.stats.coding import bin_scores
+    from ratings.stats.jaccard import pairwise_jaccard
+
+    records = _records()
+    gray = agreement_report(records, ["gray_level"])["dimensions"]["gray_level"]
+    raters = ["alice", "bob", "charlie"]
+    images = [m["image"] for m in gray["mos"]]
+    x = np.full((len(images), 3), np.nan)
+    for r in records:
+        if r["dimension"] == "gray_level":
+            x[images.index(r["image"]), raters.index(r["rater"])] = r["value"]
+    codes, labels = bin_scores(x)
+    assert gray["jaccard"] == pairwise_jaccard(codes, labels, raters)
+    assert gray["majority"] is None  # a 1-10 score's reference is its MOS
