@@ -1,0 +1,1 @@
+"""Pure DICOM processing for ingest: sources, de-identification, pixels, thumbnails (no Django)."""
