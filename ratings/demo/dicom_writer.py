@@ -127,7 +127,7 @@ def _image_pixel(ds: Dataset, stored: np.ndarray, bits_stored: int, photometric:
 
 
 def _window(values: np.ndarray) -> tuple[int, int]:
-    """Window centre and width covering the 1st-99th percentile of the values."""
+    """Window centre and width covering the 1st-99th percentile of the values (MR only)."""
     lo, hi = np.percentile(values[::4, ::4], [1.0, 99.0])
     return int(round((lo + hi) / 2)), max(int(round(hi - lo)), 2)
 
@@ -144,7 +144,9 @@ def write_radiograph(
     path = Path(path)
     sop_class = DX_FOR_PRESENTATION if image.modality == "DX" else CR_IMAGE
     ds = _base(study, sop_class, image.sop_uid, image.modality)
-    center, width = _window(display12)
+    # A fixed full-range window: a window fitted to each image would undo the gray-level
+    # degradation (a flat image would be stretched back) before the rater ever saw it.
+    center, width = (MAX_12BIT + 1) // 2, MAX_12BIT + 1
     inverted = image.photometric == "MONOCHROME1"
     stored = MAX_12BIT - display12 if inverted else display12
     ds.SeriesInstanceUID = image.series_uid

@@ -22,7 +22,9 @@ def test_radiographs_read_back_with_tags(chest_dataset):
         )
         assert ds.PhotometricInterpretation == img.photometric
         assert float(ds.RescaleSlope) == 1 and float(ds.RescaleIntercept) == 0
-        assert float(ds.WindowWidth) > 0 and len(ds.ImagerPixelSpacing) == 2
+        # Full-range window, so the viewer shows the gray-level degradation as planted.
+        assert (float(ds.WindowCenter), float(ds.WindowWidth)) == (2048, 4096)
+        assert len(ds.ImagerPixelSpacing) == 2
         assert ds.Manufacturer and ds.InstanceNumber == 1
         for tag in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"):
             pydicom.uid.UID(ds[tag].value).is_valid  # noqa: B018
