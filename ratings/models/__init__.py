@@ -2,6 +2,16 @@
 
 from .assessments import Assessment, AssessmentStatus, Rating, RatingRevision
 from .datasets import Dataset, Image, ImageFile
+from .exports import (
+    DatasetRelease,
+    ExportJob,
+    ExportKind,
+    ImageFormat,
+    Split,
+    SplitAssignment,
+    SplitSubset,
+    StratifyBy,
+)
 from .jobs import IngestJob, JobStatus
 from .people import Profession, RaterProfile
 from .studies import Dimension, DimensionKind, Membership, ReaderStudy, Role, StudyImage
@@ -10,18 +20,26 @@ __all__ = [
     "Assessment",
     "AssessmentStatus",
     "Dataset",
+    "DatasetRelease",
     "Dimension",
     "DimensionKind",
+    "ExportJob",
+    "ExportKind",
     "Image",
     "ImageFile",
+    "ImageFormat",
     "IngestJob",
     "JobStatus",
     "Membership",
     "Profession",
+    "RaterProfile",
     "Rating",
     "RatingRevision",
-    "RaterProfile",
     "ReaderStudy",
     "Role",
+    "Split",
+    "SplitAssignment",
+    "SplitSubset",
+    "StratifyBy",
     "StudyImage",
 ]
