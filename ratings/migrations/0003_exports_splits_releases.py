@@ -6,106 +6,280 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ratings', '0002_rating_range_trigger'),
+        ("ratings", "0002_rating_range_trigger"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Split',
+            name="Split",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(blank=True, max_length=200)),
-                ('seed', models.BigIntegerField()),
-                ('train_ratio', models.FloatField()),
-                ('val_ratio', models.FloatField()),
-                ('test_ratio', models.FloatField()),
-                ('stratify_by', models.CharField(choices=[('none', 'No stratification'), ('mos_bins', 'MOS bins of a score dimension'), ('label', 'Majority label of a binary or category dimension')], default='none', max_length=16)),
-                ('stratify_dimension', models.CharField(blank=True, max_length=64)),
-                ('n_bins', models.PositiveSmallIntegerField(default=3)),
-                ('summary', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('dataset', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='splits', to='ratings.dataset')),
-                ('study', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='splits', to='ratings.readerstudy')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=200)),
+                ("seed", models.BigIntegerField()),
+                ("train_ratio", models.FloatField()),
+                ("val_ratio", models.FloatField()),
+                ("test_ratio", models.FloatField()),
+                (
+                    "stratify_by",
+                    models.CharField(
+                        choices=[
+                            ("none", "No stratification"),
+                            ("mos_bins", "MOS bins of a score dimension"),
+                            ("label", "Majority label of a binary or category dimension"),
+                        ],
+                        default="none",
+                        max_length=16,
+                    ),
+                ),
+                ("stratify_dimension", models.CharField(blank=True, max_length=64)),
+                ("n_bins", models.PositiveSmallIntegerField(default=3)),
+                ("summary", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "dataset",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="splits",
+                        to="ratings.dataset",
+                    ),
+                ),
+                (
+                    "study",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="splits",
+                        to="ratings.readerstudy",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='DatasetRelease',
+            name="DatasetRelease",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField()),
-                ('image_format', models.CharField(choices=[('dicom', 'De-identified DICOM'), ('png', 'PNG (8-bit display values)')], default='dicom', max_length=8)),
-                ('png_size', models.PositiveIntegerField(blank=True, null=True)),
-                ('snapshot', models.JSONField(default=dict)),
-                ('zip_path', models.CharField(blank=True, max_length=500)),
-                ('size_bytes', models.BigIntegerField(blank=True, null=True)),
-                ('sha256', models.CharField(blank=True, max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='releases', to='ratings.readerstudy')),
-                ('split', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='releases', to='ratings.split')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("version", models.PositiveIntegerField()),
+                (
+                    "image_format",
+                    models.CharField(
+                        choices=[
+                            ("dicom", "De-identified DICOM"),
+                            ("png", "PNG (8-bit display values)"),
+                        ],
+                        default="dicom",
+                        max_length=8,
+                    ),
+                ),
+                ("png_size", models.PositiveIntegerField(blank=True, null=True)),
+                ("snapshot", models.JSONField(default=dict)),
+                ("zip_path", models.CharField(blank=True, max_length=500)),
+                ("size_bytes", models.BigIntegerField(blank=True, null=True)),
+                ("sha256", models.CharField(blank=True, max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="releases",
+                        to="ratings.readerstudy",
+                    ),
+                ),
+                (
+                    "split",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="releases",
+                        to="ratings.split",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['study_id', '-version'],
+                "ordering": ["study_id", "-version"],
             },
         ),
         migrations.CreateModel(
-            name='SplitAssignment',
+            name="SplitAssignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('subset', models.CharField(choices=[('train', 'Training'), ('val', 'Validation'), ('test', 'Test')], max_length=8)),
-                ('image', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='ratings.image')),
-                ('split', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assignments', to='ratings.split')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "subset",
+                    models.CharField(
+                        choices=[("train", "Training"), ("val", "Validation"), ("test", "Test")],
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "image",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="ratings.image",
+                    ),
+                ),
+                (
+                    "split",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="assignments",
+                        to="ratings.split",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ExportJob',
+            name="ExportJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('ratings_csv', 'Ratings, long format (CSV)'), ('ratings_json', 'Ratings, long format (JSON)'), ('mos_csv', 'MOS table, image x dimension (CSV)'), ('agreement_json', 'Agreement report (JSON)'), ('agreement_html', 'Agreement report (self-contained HTML)'), ('release', 'Dataset release (zip)')], max_length=32)),
-                ('params', models.JSONField(blank=True, default=dict)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='pending', max_length=16)),
-                ('progress', models.FloatField(default=0.0)),
-                ('error', models.TextField(blank=True)),
-                ('file_path', models.CharField(blank=True, max_length=500)),
-                ('file_name', models.CharField(blank=True, max_length=200)),
-                ('content_type', models.CharField(blank=True, max_length=100)),
-                ('size_bytes', models.BigIntegerField(blank=True, null=True)),
-                ('sha256', models.CharField(blank=True, max_length=64)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('release', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='jobs', to='ratings.datasetrelease')),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='export_jobs', to='ratings.readerstudy')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("ratings_csv", "Ratings, long format (CSV)"),
+                            ("ratings_json", "Ratings, long format (JSON)"),
+                            ("mos_csv", "MOS table, image x dimension (CSV)"),
+                            ("agreement_json", "Agreement report (JSON)"),
+                            ("agreement_html", "Agreement report (self-contained HTML)"),
+                            ("release", "Dataset release (zip)"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("params", models.JSONField(blank=True, default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("progress", models.FloatField(default=0.0)),
+                ("error", models.TextField(blank=True)),
+                ("file_path", models.CharField(blank=True, max_length=500)),
+                ("file_name", models.CharField(blank=True, max_length=200)),
+                ("content_type", models.CharField(blank=True, max_length=100)),
+                ("size_bytes", models.BigIntegerField(blank=True, null=True)),
+                ("sha256", models.CharField(blank=True, max_length=64)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "release",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="jobs",
+                        to="ratings.datasetrelease",
+                    ),
+                ),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="export_jobs",
+                        to="ratings.readerstudy",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('progress__gte', 0), ('progress__lte', 1)), name='exportjob_progress_0_1')],
+                "ordering": ["-created_at", "-id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("progress__gte", 0), ("progress__lte", 1)),
+                        name="exportjob_progress_0_1",
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='split',
-            constraint=models.CheckConstraint(condition=models.Q(('train_ratio__gte', 0), ('val_ratio__gte', 0), ('test_ratio__gte', 0)), name='split_ratios_non_negative'),
+            model_name="split",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("train_ratio__gte", 0), ("val_ratio__gte", 0), ("test_ratio__gte", 0)
+                ),
+                name="split_ratios_non_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='datasetrelease',
-            constraint=models.UniqueConstraint(fields=('study', 'version'), name='release_unique_version'),
+            model_name="datasetrelease",
+            constraint=models.UniqueConstraint(
+                fields=("study", "version"), name="release_unique_version"
+            ),
         ),
         migrations.AddIndex(
-            model_name='splitassignment',
-            index=models.Index(fields=['split', 'subset'], name='ratings_spl_split_i_d032a0_idx'),
+            model_name="splitassignment",
+            index=models.Index(fields=["split", "subset"], name="ratings_spl_split_i_d032a0_idx"),
         ),
         migrations.AddConstraint(
-            model_name='splitassignment',
-            constraint=models.UniqueConstraint(fields=('split', 'image'), name='splitassignment_unique'),
+            model_name="splitassignment",
+            constraint=models.UniqueConstraint(
+                fields=("split", "image"), name="splitassignment_unique"
+            ),
         ),
     ]
