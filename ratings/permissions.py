@@ -122,3 +122,12 @@ def may_create_dataset(user) -> bool:
         and user.is_active
         and (user.is_staff or user.has_perm("ratings.add_dataset"))
     )
+
+
+def may_create_study(user) -> bool:
+    """Staff, or users granted ratings.add_readerstudy, may set up new reader studies."""
+    return bool(
+        user.is_authenticated
+        and user.is_active
+        and (user.is_staff or user.has_perm("ratings.add_readerstudy"))
+    )

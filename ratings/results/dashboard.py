@@ -98,6 +98,10 @@ class RaterProgress:
     last_submitted_at: datetime | None
 
     @property
+    def median_s(self) -> float | None:
+        return None if self.median_active_ms is None else self.median_active_ms / 1000
+
+    @property
     def percent(self) -> int:
         return round(100 * self.done / self.total) if self.total else 0
 
@@ -196,9 +200,35 @@ class DimensionView:
     section: dict[str, Any]
     icc_rows: list[dict[str, Any]]
     kappa_weight: str
-    pairs: list[str]
+    pairs: list[tuple[str, str]]  # (report key "a|b", "a vs b")
     pair: str | None
     figures: dict[str, str]
+    rater_rows: list[dict[str, Any]]
+
+
+def _grade(value: float) -> str:
+    if value >= 0.9:
+        return "excellent"
+    if value >= 0.75:
+        return "good"
+    if value >= 0.5:
+        return "moderate"
+    return "poor"
+
+
+def koo_li(row: Mapping[str, Any]) -> str:
+    """Koo & Li (2016): reliability read from the ICC's 95% CI, e.g. "good–excellent"."""
+    lo, hi = (row.get("ci95") or [None, None])[:2]
+    if lo is None or hi is None:
+        return _grade(row["value"]) if row.get("value") is not None else ""
+    low, high = _grade(lo), _grade(hi)
+    return low if low == high else f"{low}–{high}"
+
+
+def p_text(p: float | None) -> str:
+    if p is None:
+        return "–"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def kappa_weight(dimension: Dimension) -> str:
@@ -226,7 +256,21 @@ def dimension_view(
     key = f"iqa:figures:{study.pk}:{state}:{dimension.pk}:{theme}:{pair}"
     svg = _cached(key, lambda: dimension_figures(dimension, section, pair, weight, theme))
     icc = section.get("icc") or {}
-    rows = [dict(icc[form], form=form) for form in ICC_FORMS if form in icc]
+    rows = [
+        dict(icc[form], form=form, p_text=p_text(icc[form].get("p")), reading=koo_li(icc[form]))
+        for form in ICC_FORMS
+        if form in icc
+    ]
+    raters = section.get("raters") or {}
+    rater_rows = [
+        dict(
+            entry,
+            name=name,
+            median_s=_seconds((entry.get("time_ms") or {}).get("median")),
+            iqr_s=_seconds((entry.get("time_ms") or {}).get("iqr")),
+        )
+        for name, entry in raters.items()
+    ]
     return DimensionView(
         key=dimension.key,
         label=dimension.label,
@@ -234,10 +278,15 @@ def dimension_view(
         section=dict(section),
         icc_rows=rows,
         kappa_weight=weight,
-        pairs=pairs,
+        pairs=[(p, p.replace("|", " vs ", 1)) for p in pairs],
         pair=pair,
         figures=svg,
+        rater_rows=rater_rows,
     )
+
+
+def _seconds(ms: float | None) -> float | None:
+    return None if ms is None else ms / 1000
 
 
 def dimension_figures(
@@ -319,7 +368,10 @@ def full_report(study: ReaderStudy) -> dict[str, Any]:
 def _all_jaccard(section: Mapping[str, Any]) -> list[tuple[str, str]]:
     light = figures.Theme.LIGHT
     return [
-        (pair, figures.jaccard_heatmap(entry, *pair.split("|", 1), theme=light))
+        (
+            pair.replace("|", " vs ", 1),
+            figures.jaccard_heatmap(entry, *pair.split("|", 1), theme=light),
+        )
         for pair, entry in (section.get("jaccard") or {}).items()
     ]
 
@@ -336,6 +388,10 @@ class ReadingRow:
     active_ms: int | None
     values: list[str]
     revised: int
+
+    @property
+    def active_s(self) -> float | None:
+        return _seconds(self.active_ms)
 
 
 def thumbnail_data_uri(image: Image) -> str | None:

@@ -1,0 +1,53 @@
+"""Coordinator pages: the study dashboard, one image with all its ratings, the HTML report."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.text import slugify
+
+from ratings.models import Image
+from ratings.permissions import Action, can, get_study, may_create_study, studies_for
+from ratings.results import dashboard as service
+
+
+@login_required
+def study_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
+    study = get_study(request.user, pk, Action.VIEW_RESULTS)
+    context = service.dashboard(study, request.GET.get("dimension"), request.GET.get("pair"))
+    context.update(study=study, may_manage=can(request.user, study, Action.MANAGE_STUDY))
+    return render(request, "frontend/dashboard.html", context)
+
+
+@login_required
+def image_ratings(request: HttpRequest, pk: int, image_pk: int) -> HttpResponse:
+    study = get_study(request.user, pk, Action.VIEW_RESULTS)
+    try:
+        image = Image.objects.get(pk=image_pk, study_images__study=study)
+    except Image.DoesNotExist:
+        raise Http404("No such image in this study.") from None
+    context = service.image_ratings(study, image)
+    context.update(study=study, image=image, thumbnail=service.thumbnail_data_uri(image))
+    return render(request, "frontend/image_ratings.html", context)
+
+
+@login_required
+def agreement_report(request: HttpRequest, pk: int) -> HttpResponse:
+    """The report as one self-contained HTML file (inline CSS and SVG), offered as a download."""
+    study = get_study(request.user, pk, Action.VIEW_RESULTS)
+    context = service.full_report(study)
+    context.update(study=study, generated_at=timezone.now())
+    response = render(request, "frontend/report.html", context)
+    if "download" in request.GET:
+        name = f"agreement-{slugify(study.name) or study.pk}.html"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@login_required
+def study_index(request: HttpRequest) -> HttpResponse:
+    """The studies whose results the user may read, with their dashboards and setup pages."""
+    studies = studies_for(request.user, Action.VIEW_RESULTS).select_related("dataset")
+    managed = set(studies_for(request.user, Action.MANAGE_STUDY).values_list("pk", flat=True))
+    context = {"studies": studies, "managed": managed, "may_create": may_create_study(request.user)}
+    return render(request, "frontend/dashboard_index.html", context)

@@ -1,0 +1,276 @@
+"""Forms of the study setup pages: settings, image choice, dimensions (a formset), members."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.forms import BaseModelFormSet, modelformset_factory
+
+from ratings.models import Dimension, DimensionKind, ReaderStudy, Role
+from ratings.permissions import datasets_for
+from ratings.studysetup import ImagePick, SetupError, find_users, ratings_of, split_words
+
+
+class StudySettingsForm(forms.ModelForm):
+    class Meta:
+        model = ReaderStudy
+        fields = [
+            "name",
+            "dataset",
+            "instructions",
+            "min_view_ms",
+            "idle_threshold_ms",
+            "repeat_fraction",
+            "order_seed",
+            "show_model_output",
+            "is_open",
+        ]
+        labels = {
+            "min_view_ms": "Minimum view time (ms)",
+            "idle_threshold_ms": "Idle threshold (ms)",
+            "repeat_fraction": "Repeat fraction (0-1)",
+            "order_seed": "Order seed",
+            "is_open": "Open for rating",
+        }
+        widgets = {"instructions": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["dataset"].queryset = datasets_for(user)
+        self.fields["repeat_fraction"].widget.attrs.update(min=0, max=1, step=0.01)
+        if self.instance.pk and self.instance.study_images.exists():
+            # Its images come from this dataset: moving the study would strand them.
+            self.fields["dataset"].disabled = True
+            self.fields["dataset"].help_text = "Fixed once images are chosen."
+
+    def clean_repeat_fraction(self) -> float:
+        value = self.cleaned_data["repeat_fraction"]
+        if not 0 <= value <= 1:
+            raise forms.ValidationError("Give a share between 0 and 1, e.g. 0.1 for 10%.")
+        return value
+
+
+class ImageChoiceForm(forms.Form):
+    how = forms.ChoiceField(
+        choices=ImagePick.choices, initial=ImagePick.ALL, widget=forms.RadioSelect, label="Take"
+    )
+    modality = forms.ChoiceField(required=False, choices=())
+    sample_size = forms.IntegerField(required=False, min_value=1, label="N (random sample)")
+    sample_seed = forms.IntegerField(required=False, min_value=0, initial=0, label="Sample seed")
+    labels = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "IMG-000001\nIMG-000002"}),
+        help_text="One label per line (or separated by commas).",
+    )
+    replace = forms.BooleanField(
+        required=False,
+        label="Replace the current images (otherwise add to them)",
+        help_text="Images that already have readings are never removed.",
+    )
+
+    def __init__(self, *args, modalities: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["modality"].choices = [("", "—")] + [(m, m) for m in modalities]
+
+    def clean(self):
+        data = super().clean()
+        how = data.get("how")
+        if how == ImagePick.MODALITY and not data.get("modality"):
+            self.add_error("modality", "Choose a modality.")
+        if how == ImagePick.SAMPLE and not data.get("sample_size"):
+            self.add_error("sample_size", "Give the number of images to draw.")
+        if how == ImagePick.LABELS:
+            data["label_list"] = split_words(data.get("labels", ""))
+            if not data["label_list"]:
+                self.add_error("labels", "Give at least one image label.")
+        return data
+
+
+CATEGORY_EXAMPLE = "non-diagnostic\ndiagnostic\nexcellent"
+
+
+class DimensionForm(forms.ModelForm):
+    categories_text = forms.CharField(
+        required=False,
+        label="Category labels",
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": CATEGORY_EXAMPLE}),
+        help_text="For categories: one label per line, lowest first.",
+    )
+    image_labels = forms.CharField(
+        required=False,
+        label="Only these images",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Image labels; empty = every image of the study.",
+    )
+
+    class Meta:
+        model = Dimension
+        fields = ["key", "label", "kind", "min_value", "max_value", "criteria", "order", "raters"]
+        labels = {
+            "min_value": "Lowest score",
+            "max_value": "Highest score",
+            "raters": "Only these raters",
+        }
+        widgets = {
+            "criteria": forms.Textarea(attrs={"rows": 3}),
+            "raters": forms.CheckboxSelectMultiple,
+        }
+        help_texts = {"raters": "None ticked = every rater of the study."}
+
+    def __init__(self, *args, study: ReaderStudy, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.study = study
+        raters = study.memberships.filter(role=Role.RATER).values("user_id")
+        self.fields["raters"].queryset = (
+            get_user_model()
+            .objects.filter(pk__in=raters)
+            .select_related("rater_profile")
+            .order_by("username")
+        )
+        self.fields["raters"].label_from_instance = _pseudonym
+        if self.instance.pk:
+            self.fields["categories_text"].initial = "\n".join(map(str, self.instance.categories))
+            self.fields["image_labels"].initial = "\n".join(
+                self.instance.images.values_list("label", flat=True)
+            )
+
+    def clean_key(self) -> str:
+        key = self.cleaned_data["key"]
+        taken = self.study.dimensions.filter(key=key).exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise forms.ValidationError(f"This study already has a dimension {key!r}.")
+        return key
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind")
+        categories = split_lines(data.get("categories_text", ""))
+        if kind == DimensionKind.CATEGORY:
+            if len(categories) < 2:
+                self.add_error("categories_text", "Give at least two category labels.")
+            elif len(set(categories)) != len(categories):
+                self.add_error("categories_text", "Each category label must be different.")
+            data["min_value"], data["max_value"] = 0, max(len(categories) - 1, 0)
+        elif kind == DimensionKind.BINARY:
+            categories = []
+            data["min_value"], data["max_value"] = 0, 1
+        else:
+            categories = []
+            low, high = data.get("min_value"), data.get("max_value")
+            if low is not None and high is not None and low >= high:
+                self.add_error("max_value", "The highest score must be above the lowest.")
+        data["categories"] = categories
+        self.instance.categories = categories
+        self._check_rated(data)
+        labels = split_words(data.get("image_labels", ""))
+        data["image_ids"] = []
+        if labels:
+            found = dict(self.study.images.filter(label__in=labels).values_list("label", "pk"))
+            unknown = [label for label in labels if label not in found]
+            if unknown:
+                self.add_error(
+                    "image_labels", "Not in this study: " + ", ".join(unknown[:10]) + "."
+                )
+            data["image_ids"] = list(found.values())
+        return data
+
+    def _check_rated(self, data) -> None:
+        """A dimension with ratings keeps its scale: the stored values would lose their meaning."""
+        if not self.instance.pk:
+            return
+        n = ratings_of(self.instance)
+        if not n:
+            return
+        original = Dimension.objects.get(pk=self.instance.pk)
+        changed = (
+            data.get("kind") != original.kind
+            or data.get("min_value") != original.min_value
+            or data.get("max_value") != original.max_value
+            or data["categories"] != list(original.categories)
+        )
+        if changed:
+            raise forms.ValidationError(
+                f"{original.label} has {n} ratings: its kind, range and categories are fixed. "
+                "Add a new dimension instead."
+            )
+
+    def save(self, commit: bool = True) -> Dimension:
+        dimension = super().save(commit=False)
+        dimension.study = self.study
+        dimension.min_value = self.cleaned_data["min_value"]
+        dimension.max_value = self.cleaned_data["max_value"]
+        dimension.categories = self.cleaned_data["categories"]
+        if commit:
+            dimension.save()
+            self.save_m2m()
+            dimension.images.set(self.cleaned_data["image_ids"])
+        return dimension
+
+
+def split_lines(text: str) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def _pseudonym(user) -> str:
+    profile = getattr(user, "rater_profile", None)
+    return f"{profile.pseudonym} ({user.get_username()})" if profile else user.get_username()
+
+
+class BaseDimensionFormSet(BaseModelFormSet):
+    def __init__(self, *args, study: ReaderStudy, **kwargs):
+        self.study = study
+        kwargs.setdefault("queryset", study.dimensions.all())
+        super().__init__(*args, **kwargs)
+
+    def get_form_kwargs(self, index):
+        return {**super().get_form_kwargs(index), "study": self.study}
+
+    @property
+    def empty_form(self):
+        form = self.form(
+            auto_id=self.auto_id,
+            prefix=self.add_prefix("__prefix__"),
+            empty_permitted=True,
+            use_required_attribute=False,
+            study=self.study,
+        )
+        self.add_fields(form, None)
+        return form
+
+    def clean(self):
+        super().clean()
+        # Checked here: a formset ignores the errors of the forms marked for deletion.
+        for form in self.deleted_forms:
+            n = ratings_of(form.instance)
+            if n:
+                raise forms.ValidationError(
+                    f"{form.instance.label} has {n} ratings and cannot be deleted."
+                )
+        keys = [
+            f.cleaned_data.get("key")
+            for f in self.forms
+            if f.cleaned_data and not f.cleaned_data.get("DELETE")
+        ]
+        duplicates = sorted({k for k in keys if k and keys.count(k) > 1})
+        if duplicates:
+            shared = ", ".join(duplicates)
+            raise forms.ValidationError(f"Two dimensions share the key {shared}.")
+
+
+DimensionFormSet = modelformset_factory(
+    Dimension, form=DimensionForm, formset=BaseDimensionFormSet, extra=1, can_delete=True
+)
+
+
+class MembersForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.RATER)
+    usernames = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "alice\nbob"}),
+        help_text="Usernames, one per line or separated by commas.",
+    )
+
+    def clean_usernames(self) -> list:
+        try:
+            return find_users(split_words(self.cleaned_data["usernames"]))
+        except SetupError as error:
+            raise forms.ValidationError(str(error)) from None
