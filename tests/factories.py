@@ -86,7 +86,9 @@ def make_study(people: dict, n_images: int = 3, name: str | None = None) -> Read
         user = people[username]
         Membership.objects.create(user=user, study=study, role=role)
         if role == Role.RATER:
-            RaterProfile.objects.get_or_create(user=user, defaults={"pseudonym": f"R-{username}"})
+            RaterProfile.objects.get_or_create(
+                user=user, defaults={"pseudonym": f"R-{user.username}"}
+            )
     return study
 
 

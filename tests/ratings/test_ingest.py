@@ -1,4 +1,4 @@
-"""Importing DICOM into a dataset: real pydicom files, bad input reported per file, nothing doubled."""
+"""Importing DICOM into a dataset: real files, bad input reported per file, nothing doubled."""
 
 import io
 import zipfile
