@@ -1,4 +1,4 @@
-"""Build the demo: generated images with known truth, pydicom's real files, studies, raters, ratings.
+"""Build the demo: generated images with known truth, real pydicom files, studies, ratings.
 
 Everything goes through the same ingest as real uploads, so the demo exercises the real path.
 Ratings come from simulated raters with planted biases (ratings/demo/raters.py), so every

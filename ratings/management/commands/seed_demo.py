@@ -1,4 +1,4 @@
-"""Seed the demo: generated chest radiographs and MR series, real pydicom files, studies, ratings."""
+"""Seed the demo: generated chest and MR images, real pydicom files, studies and ratings."""
 
 from django.core.management.base import BaseCommand, CommandError
 
