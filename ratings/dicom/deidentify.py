@@ -210,8 +210,10 @@ def _text(ds: Dataset, keyword: str) -> str:
 
 def _vr(ds: Dataset, tag: int) -> str:
     vr = ds.get_item(tag).VR
-    if vr:
+    if vr and vr != "UN":
         return vr
+    # Implicit VR gives None, and explicit files may carry a known attribute as UN (as
+    # pydicom's rtdose_rle.dcm does with a sequence of UIDs): the dictionary says what it is.
     try:
         return dictionary_VR(tag)
     except KeyError:
@@ -244,6 +246,8 @@ def _fallback(vr: str) -> str:
         return "Z"
     if vr in FREE_TEXT_VRS or vr == "AE":
         return "X"
+    if vr == "UN":
+        return "X"  # opaque bytes of an attribute nobody knows: nothing can vouch for them
     if vr == "SQ":
         return "RECURSE"
     return "K"
