@@ -167,8 +167,8 @@ def heatmap(
     rows, cols = len(row_labels), len(col_labels)
     colors = colormaps[cmap]
     size = max(rows, cols)
-    side = min(1.9 + 0.48 * size, 7.5)
-    fig, ax, palette = _figure(side + 0.9, side, theme)
+    # The same width as every other figure, so text keeps one size once scaled to the page.
+    fig, ax, palette = _figure(5.2, min(3.0 + 0.22 * size, 5.2), theme)
     small = size > 8
     for i in range(rows):
         for j in range(cols):

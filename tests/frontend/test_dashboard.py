@@ -177,7 +177,8 @@ def test_coordinator_sees_the_figures_and_a_rater_is_refused(
     assert page.locator("#icc tr[data-form]").count() == 6
     page.select_option("select[name=pair]", "R-alice|R-chris")
     page.wait_for_load_state("networkidle")
-    assert "R-alice (rows) vs R-chris" in page.locator("#fig-jaccard svg title").inner_text()
+    title = page.locator("#fig-jaccard svg").get_attribute("aria-label")
+    assert "R-alice (rows) vs R-chris" in title
     page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
     page.click("text=Sharpness")
     assert page.locator("#dimension-sharpness svg.figure").count() == 5
