@@ -30,7 +30,8 @@ def monochrome1_files() -> list:
             ds = pydicom.dcmread(path, stop_before_pixels=True)
         except Exception:
             continue
-        compressed = ds.file_meta.TransferSyntaxUID.is_compressed
+        syntax = ds.file_meta.get("TransferSyntaxUID")
+        compressed = syntax is None or syntax.is_compressed
         if ds.get("PhotometricInterpretation") == "MONOCHROME1" and not compressed:
             found.append(path)
     return found
