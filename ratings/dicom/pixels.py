@@ -95,7 +95,7 @@ def check_decoder(geometry: Geometry) -> None:
 
 def check_native_length(ds: Dataset, geometry: Geometry) -> None:
     """Uncompressed pixel data must hold every frame; a short one means a truncated copy."""
-    if UID(geometry.transfer_syntax_uid).is_compressed:
+    if _is_compressed(geometry.transfer_syntax_uid):
         return
     samples = geometry.rows * geometry.columns * geometry.samples_per_pixel * geometry.frames
     if geometry.photometric == "YBR_FULL_422":
@@ -104,6 +104,13 @@ def check_native_length(ds: Dataset, geometry: Geometry) -> None:
     actual = len(ds.PixelData)
     if actual < expected:
         raise IngestError(ErrorCode.TRUNCATED, f"pixel data {actual} of {expected} bytes")
+
+
+def _is_compressed(syntax: str) -> bool:
+    try:
+        return UID(syntax).is_compressed
+    except ValueError:  # unknown to pydicom: treat as encoded, never as raw samples
+        return True
 
 
 def middle_frame(geometry: Geometry) -> int:
@@ -132,7 +139,7 @@ def _decode(ds: Dataset, geometry: Geometry, index: int | None) -> np.ndarray:
         text = " | ".join(f"{type(exc).__name__}: {exc}".split("\n"))[:400]
         if "less than expected" in text or "truncated" in text.lower():
             raise IngestError(ErrorCode.TRUNCATED, text) from exc
-        compressed = UID(geometry.transfer_syntax_uid).is_compressed
+        compressed = _is_compressed(geometry.transfer_syntax_uid)
         code = ErrorCode.UNDECODABLE_PIXELS if compressed else ErrorCode.CORRUPT
         raise IngestError(code, text) from exc
 

@@ -208,9 +208,16 @@ def read_dataset(data: bytes) -> Dataset:
         raise IngestError(ErrorCode.TRUNCATED, "no data elements after the file meta")
     syntax = ds.file_meta.get("TransferSyntaxUID")
     # A deflated body's offsets count inflated bytes, so they say nothing about file size.
-    if not (syntax and UID(syntax).is_deflated) and _ends_early(ds, len(data)):
+    if not _is_deflated(syntax) and _ends_early(ds, len(data)):
         raise IngestError(ErrorCode.TRUNCATED, "the last element runs past the end of the file")
     return ds
+
+
+def _is_deflated(syntax: str | None) -> bool:
+    try:
+        return bool(syntax) and UID(syntax).is_deflated
+    except ValueError:  # not a transfer syntax pydicom knows: refused later with a reason
+        return False
 
 
 def _ends_early(ds: Dataset, size: int) -> bool:
