@@ -129,7 +129,7 @@ def _process_all(
     for item in items:
         if isinstance(item, FileError):
             yield item
-    work = partial(process_file, secret=secret, out_dir=staging)
+    work = partial(process_file, secret=secret, out_dir=staging, fsync=settings.IQA_INGEST_FSYNC)
     if workers <= 1 or len(sources) < 4 or multiprocessing.current_process().daemon:
         # A daemonic process (e.g. a prefork Celery child) may not start children.
         yield from map(work, sources)
