@@ -56,8 +56,7 @@ def _secrets(paths: list[Path]) -> tuple[set[str], set[str]]:
 
 
 def _walk(dataset):
-    for element in dataset.iterall():
-        yield element
+    yield from dataset.iterall()
 
 
 @pytest.mark.django_db
