@@ -3,11 +3,12 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import dashboard, study_setup, views
+from . import dashboard, reading, study_setup, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("studies/<int:study_id>/read/", reading.reading_page, name="reading"),
     path("", views.home, name="home"),
     path("studies/<int:pk>/dashboard/", dashboard.study_dashboard, name="study-dashboard"),
     path("studies/<int:pk>/images/<int:image_pk>/", dashboard.image_ratings, name="image-ratings"),

@@ -1,13 +1,45 @@
 """Page views: thin, they gather what a template shows and hold no business logic."""
 
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from ratings.permissions import Action, studies_for
+from ratings.models import AssessmentStatus, Role
+from ratings.permissions import Action, roles_in, studies_for
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    studies = studies_for(request.user, Action.VIEW_STUDY).select_related("dataset")
-    return render(request, "frontend/home.html", {"studies": studies})
+    """My studies: for each, my roles, and as a rater my progress and a button to continue."""
+    user = request.user
+    finished = Q(
+        assessments__rater=user,
+        assessments__repeat_index=0,
+        assessments__status__in=[AssessmentStatus.SUBMITTED, AssessmentStatus.SKIPPED],
+    )
+    studies = (
+        studies_for(user, Action.VIEW_STUDY)
+        .select_related("dataset")
+        .annotate(
+            n_images=Count("study_images", distinct=True),
+            n_finished=Count("assessments", filter=finished, distinct=True),
+        )
+    )
+    rows = []
+    for study in studies:
+        roles = roles_in(user, study)
+        n_images, n_finished = study.n_images, min(study.n_finished, study.n_images)
+        rows.append(
+            {
+                "study": study,
+                "roles": sorted(roles),
+                "is_rater": Role.RATER in roles and study.is_open,
+                "n_images": n_images,
+                "n_finished": n_finished,
+                "n_remaining": n_images - n_finished,
+                "percent": round(100 * n_finished / n_images) if n_images else 0,
+            }
+        )
+    rows.sort(key=lambda r: (not r["is_rater"], r["n_remaining"] == 0, r["study"].name))
+    return render(request, "frontend/home.html", {"rows": rows})

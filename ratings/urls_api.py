@@ -6,7 +6,7 @@ Each concern has its own module in ratings/api/; add its routes here, one line e
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from .api import datasets, results, studies
+from .api import datasets, reading, results, studies
 
 router = DefaultRouter()
 router.register("studies", studies.StudyViewSet, basename="study")
@@ -24,4 +24,14 @@ urlpatterns = [
     path("studies/<int:pk>/mos/", results.MosView.as_view(), name="study-mos"),
     path("studies/<int:pk>/progress/", results.ProgressView.as_view(), name="study-progress"),
     *router.urls,
+    path("studies/<int:study_id>/worklist/", reading.worklist, name="reading-worklist"),
+    path(
+        "studies/<int:study_id>/images/<int:image_id>/", reading.image_info, name="reading-image"
+    ),
+    path("studies/<int:study_id>/assessments/", reading.assessments, name="reading-assessments"),
+    path(
+        "studies/<int:study_id>/assessments/<str:client_id>/",
+        reading.assessment_detail,
+        name="reading-assessment",
+    ),
 ]

@@ -1,0 +1,218 @@
+"""The reading API: a rater's worklist, the viewer's image info, submit / change / skip.
+
+Everything here is the requesting rater's own: no other rater's scores, no patient or clinical
+data (patient_key, site_key, sex, age band, truth never leave the server), no model output.
+
+    GET   /api/v1/studies/{id}/worklist/                    the rater's ordered worklist + progress
+    GET   /api/v1/studies/{id}/images/{image}/              what the viewer needs for one image
+    GET   /api/v1/studies/{id}/assessments/                 the rater's own assessments
+    POST  /api/v1/studies/{id}/assessments/                 submit or skip (idempotent by client_id)
+    GET   /api/v1/studies/{id}/assessments/{client_id}/     one of the rater's own assessments
+    PATCH /api/v1/studies/{id}/assessments/{client_id}/     change it (old values kept as revisions)
+"""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch
+from django.urls import reverse
+from django.utils.http import urlencode
+from rest_framework import status
+from rest_framework.decorators import api_view
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from .. import reading
+from ..models import Assessment, Image, ImageFile, Rating, ReaderStudy
+from ..permissions import Action, get_study
+from ..worklist import build_worklist, dimensions_by_image, median_reading_ms
+from .studies import DimensionSerializer
+
+# --- what the viewer gets --------------------------------------------------------------------
+
+
+def image_ids_for(files: list[ImageFile]) -> list[str]:
+    """cornerstone image ids (WADO-URI, one per slice or frame) of an image's files, in order."""
+    base = reverse("wado-uri")
+    ids = []
+    for f in files:
+        url = base + "?" + urlencode({"requestType": "WADO", "objectUID": f.sop_instance_uid})
+        if f.n_frames > 1:
+            ids.extend(f"wadouri:{url}&frame={i}" for i in range(f.n_frames))
+        else:
+            ids.append(f"wadouri:{url}")
+    return ids
+
+
+def study_info(study: ReaderStudy) -> dict:
+    return {
+        "id": study.id,
+        "name": study.name,
+        "instructions": study.instructions,
+        "min_view_ms": study.min_view_ms,
+        "idle_threshold_ms": study.idle_threshold_ms,
+        # Model output is not sent to raters yet; when a study allows it, it goes here.
+        "show_model_output": study.show_model_output,
+    }
+
+
+def assessment_out(assessment: Assessment) -> dict:
+    """One of the rater's own assessments, as the reading page uses it."""
+    ratings = {r.dimension.key: r.value for r in assessment.ratings.all()}
+    return {
+        "client_id": str(assessment.client_id),
+        "image": assessment.image_id,
+        "status": assessment.status,
+        "skip_reason": assessment.skip_reason,
+        "ratings": ratings,
+        "submitted_at": assessment.submitted_at.isoformat() if assessment.submitted_at else None,
+        "active_ms": assessment.active_ms,
+    }
+
+
+def _own_assessments(study: ReaderStudy, rater):
+    return (
+        Assessment.objects.filter(study=study, rater=rater)
+        .select_related(None)
+        .prefetch_related(
+            Prefetch(
+                "ratings",
+                queryset=Rating.objects.select_related("dimension").only(
+                    "id", "assessment_id", "value", "dimension__key"
+                ),
+            )
+        )
+    )
+
+
+def worklist_payload(study: ReaderStudy, rater) -> dict:
+    """Everything the reading page needs at load time: study, dimensions, ordered items, progress.
+
+    Each item carries its cornerstone image ids, so the page can prefetch the next images with
+    no further request; and the rater's own current values, so going back needs none either.
+    """
+    worklist = build_worklist(study, rater)
+    image_ids = [item.image_id for item in worklist.items]
+    files: dict[int, list[ImageFile]] = {}
+    for f in ImageFile.objects.filter(image_id__in=image_ids).only(
+        "id", "image_id", "sop_instance_uid", "n_frames", "position", "instance_number"
+    ):
+        files.setdefault(f.image_id, []).append(f)
+    images = {
+        i["id"]: i
+        for i in Image.objects.filter(id__in=image_ids).values("id", "modality", "n_frames")
+    }
+    dims = dimensions_by_image(study, rater, image_ids)
+    mine = {a.image_id: assessment_out(a) for a in _own_assessments(study, rater)}
+    items = []
+    for item in worklist.items:
+        items.append(
+            {
+                "position": item.position,
+                "image": item.image_id,
+                "label": item.label,
+                "modality": images[item.image_id]["modality"],
+                "status": item.status,
+                "priority": item.priority,
+                "dimensions": dims[item.image_id],
+                "image_ids": image_ids_for(files.get(item.image_id, [])),
+                "mine": mine.get(item.image_id),
+            }
+        )
+    return {
+        "study": study_info(study),
+        "dimensions": DimensionSerializer(study.dimensions.all(), many=True).data,
+        "items": items,
+        "n_total": worklist.n_total,
+        "n_finished": worklist.n_finished,
+        "n_submitted": worklist.n_submitted,
+        "n_skipped": worklist.n_skipped,
+        "next_position": worklist.next_position,
+        "median_ms": median_reading_ms(study, rater),
+    }
+
+
+# --- endpoints -------------------------------------------------------------------------------
+
+
+def _error(exc: reading.ReadingError) -> Response:
+    return Response({"detail": exc.detail, **exc.extra}, status=exc.status)
+
+
+@api_view(["GET"])
+def worklist(request: Request, study_id: int) -> Response:
+    study = get_study(request.user, study_id, Action.RATE)
+    return Response(worklist_payload(study, request.user))
+
+
+@api_view(["GET"])
+def image_info(request: Request, study_id: int, image_id: int) -> Response:
+    study = get_study(request.user, study_id, Action.RATE)
+    image = Image.objects.filter(pk=image_id, study_images__study=study).first()
+    if image is None:
+        return Response({"detail": "No such image in this study."}, status=404)
+    own = _own_assessments(study, request.user).filter(image=image).first()
+    return Response(
+        {
+            "image": image.id,
+            "label": image.label,
+            "modality": image.modality,
+            "dimensions": dimensions_by_image(study, request.user, [image.id])[image.id],
+            "image_ids": image_ids_for(list(image.files.all())),
+            "mine": assessment_out(own) if own else None,
+        }
+    )
+
+
+@api_view(["GET", "POST"])
+def assessments(request: Request, study_id: int) -> Response:
+    if request.method == "GET":
+        study = get_study(request.user, study_id, Action.VIEW_STUDY)
+        return Response([assessment_out(a) for a in _own_assessments(study, request.user)])
+    study = get_study(request.user, study_id, Action.RATE)
+    data = request.data if isinstance(request.data, dict) else {}
+    try:
+        outcome = reading.submit_assessment(
+            study=study,
+            rater=request.user,
+            image_id=data.get("image"),
+            client_id=data.get("client_id"),
+            values=data.get("ratings"),
+            timing=data.get("timing"),
+            skip_reason=data.get("skip_reason") or "",
+        )
+    except reading.ReadingError as exc:
+        return _error(exc)
+    fresh = _own_assessments(study, request.user).get(pk=outcome.assessment.pk)
+    return Response(
+        assessment_out(fresh),
+        status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK,
+    )
+
+
+@api_view(["GET", "PATCH"])
+def assessment_detail(request: Request, study_id: int, client_id: str) -> Response:
+    action = Action.VIEW_STUDY if request.method == "GET" else Action.RATE
+    study = get_study(request.user, study_id, action)
+    if request.method == "GET":
+        try:
+            key = reading.parse_client_id(client_id)
+        except reading.ReadingError:
+            key = None
+        own = key and _own_assessments(study, request.user).filter(client_id=key).first()
+        if not own:
+            return Response({"detail": "No such assessment of yours in this study."}, status=404)
+        return Response(assessment_out(own))
+    data = request.data if isinstance(request.data, dict) else {}
+    try:
+        outcome = reading.change_assessment(
+            study=study,
+            rater=request.user,
+            client_id=client_id,
+            values=data.get("ratings"),
+            edit_id=data.get("edit_id"),
+            timing=data.get("timing"),
+        )
+    except reading.ReadingError as exc:
+        return _error(exc)
+    fresh = _own_assessments(study, request.user).get(pk=outcome.assessment.pk)
+    return Response(assessment_out(fresh))
