@@ -175,6 +175,13 @@ _BY_ACTION: dict[str, str] = {
     """,
 }
 
+# Not in the edition transcribed above, removed all the same: later editions list them (X),
+# or they hold a birth date or an issuer's identity in another form.
+_ALSO_REMOVED = """
+    PatientBirthDateInAlternativeCalendar PatientDeathDateInAlternativeCalendar
+    PatientAlternativeCalendar IssuerOfPatientIDQualifiersSequence BreedRegistrationNumber
+"""
+
 # GPS Version ID (0016,0070) to GPS Differential (0016,008E): all X in the table.
 GPS_RANGE = (0x00160070, 0x0016008E)
 # Repeating groups: Curve Data (50xx,xxxx) X; Overlay Data (60xx,3000) and Overlay
@@ -186,7 +193,7 @@ OVERLAY_REMOVED_ELEMENTS = frozenset({0x3000, 0x4000})
 
 def _build() -> dict[int, str]:
     actions: dict[int, str] = {}
-    for action, keywords in _BY_ACTION.items():
+    for action, keywords in [*_BY_ACTION.items(), ("X", _ALSO_REMOVED)]:
         for keyword in keywords.split():
             tag = tag_for_keyword(keyword)
             if tag is None:

@@ -12,7 +12,6 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
@@ -275,12 +274,14 @@ def sort_position(ds: Dataset) -> float:
         )
     try:
         if position is not None and orientation is not None:
-            ipp = np.asarray([float(v) for v in position], dtype=np.float64)
-            iop = np.asarray([float(v) for v in orientation], dtype=np.float64)
-            if ipp.shape == (3,) and iop.shape == (6,):
-                normal = np.cross(iop[:3], iop[3:])
-                value = float(ipp @ normal)
-                if math.isfinite(value) and np.linalg.norm(normal) > 0.5:
+            ipp = [float(v) for v in position]
+            iop = [float(v) for v in orientation]
+            if len(ipp) == 3 and len(iop) == 6:
+                # Plain floats: numpy's cross/dot cost more than the rest of this function.
+                (rx, ry, rz), (cx, cy, cz) = iop[:3], iop[3:]
+                normal = (ry * cz - rz * cy, rz * cx - rx * cz, rx * cy - ry * cx)
+                value = sum(p * n for p, n in zip(ipp, normal, strict=True))
+                if math.isfinite(value) and math.hypot(*normal) > 0.5:
                     return value
     except (TypeError, ValueError):
         pass
