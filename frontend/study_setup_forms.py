@@ -128,6 +128,9 @@ class DimensionForm(forms.ModelForm):
             .order_by("username")
         )
         self.fields["raters"].label_from_instance = _pseudonym
+        # Implied by the kind for binary and category dimensions; checked in clean() for scores.
+        for name in ("min_value", "max_value", "order"):
+            self.fields[name].required = False
         if self.instance.pk:
             self.fields["categories_text"].initial = "\n".join(map(str, self.instance.categories))
             self.fields["image_labels"].initial = "\n".join(
@@ -157,8 +160,12 @@ class DimensionForm(forms.ModelForm):
         else:
             categories = []
             low, high = data.get("min_value"), data.get("max_value")
-            if low is not None and high is not None and low >= high:
+            if low is None or high is None:
+                self.add_error("max_value", "Give the lowest and the highest score.")
+            elif low >= high:
                 self.add_error("max_value", "The highest score must be above the lowest.")
+        if data.get("order") is None:
+            data["order"] = self.instance.order or 0
         data["categories"] = categories
         self.instance.categories = categories
         self._check_rated(data)
@@ -200,6 +207,7 @@ class DimensionForm(forms.ModelForm):
         dimension.min_value = self.cleaned_data["min_value"]
         dimension.max_value = self.cleaned_data["max_value"]
         dimension.categories = self.cleaned_data["categories"]
+        dimension.order = self.cleaned_data["order"]
         if commit:
             dimension.save()
             self.save_m2m()

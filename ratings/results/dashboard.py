@@ -86,6 +86,31 @@ def study_report(study: ReaderStudy, state: str | None = None) -> dict[str, Any]
     return _cached(f"iqa:report:{study.pk}:{state}", lambda: compute_report(study))
 
 
+# Per-image lists the pages do not show row by row; only MOS means are kept, for the histogram.
+_PER_IMAGE = ("mos", "majority")
+
+
+def study_summary(study: ReaderStudy, state: str) -> tuple[dict[str, Any], list[FlaggedImage]]:
+    """The report without its per-image lists, and the flagged images: what the pages need.
+
+    Cached apart from the full report because a 100k-image report takes longer to unpickle
+    from the cache than the dashboard may take in all.
+    """
+
+    def build():
+        report = study_report(study, state)
+        slim = {
+            key: {
+                **{k: v for k, v in section.items() if k not in _PER_IMAGE},
+                "mos_means": [row["mean"] for row in section.get("mos") or []],
+            }
+            for key, section in report.get("dimensions", {}).items()
+        }
+        return {"dimensions": slim}, flagged_images(study, report)
+
+    return _cached(f"iqa:summary:{study.pk}:{state}", build)
+
+
 @dataclass
 class RaterProgress:
     user_id: int
@@ -299,9 +324,12 @@ def dimension_figures(
     """Every figure of one dimension as SVG, by name (absent when the data does not allow it)."""
     out: dict[str, str] = {}
     raters = section.get("raters") or {}
-    if section.get("mos"):
+    means = section.get("mos_means")
+    if means is None:
+        means = [row["mean"] for row in section.get("mos") or []]
+    if means:
         out["mos"] = figures.mos_histogram(
-            [row["mean"] for row in section["mos"]],
+            means,
             low=dimension.min_value,
             high=dimension.max_value,
             title=f"{dimension.label} MOS",
@@ -326,7 +354,7 @@ def dashboard(
 ) -> dict[str, Any]:
     """Everything the dashboard page shows for a study and the chosen dimension."""
     state = ratings_state(study)
-    report = study_report(study, state)
+    report, flagged = study_summary(study, state)
     dimensions = list(study.dimensions.all())
     chosen = next((d for d in dimensions if d.key == dimension_key), None)
     if chosen is None:
@@ -339,14 +367,14 @@ def dashboard(
         "dimensions": dimensions,
         "dimension": chosen,
         "view": view,
-        "flagged": flagged_images(study, report),
+        "flagged": flagged,
     }
 
 
 def full_report(study: ReaderStudy) -> dict[str, Any]:
     """What the self-contained HTML report shows: every dimension, every pair, light theme."""
     state = ratings_state(study)
-    report = study_report(study, state)
+    report, flagged = study_summary(study, state)
     sections = []
     for dimension in study.dimensions.all():
         section = report.get("dimensions", {}).get(dimension.key)
@@ -361,7 +389,7 @@ def full_report(study: ReaderStudy) -> dict[str, Any]:
         "progress": rater_progress(study),
         "n_images": study.study_images.count(),
         "sections": sections,
-        "flagged": flagged_images(study, report),
+        "flagged": flagged,
     }
 
 

@@ -132,3 +132,34 @@ def test_a_study_without_ratings_answers_an_empty_report(study, people):
     assert client.get(f"/api/v1/studies/{study.pk}/agreement/").json() == {"dimensions": {}}
     progress = client.get(f"/api/v1/studies/{study.pk}/progress/").json()
     assert [row["done"] for row in progress["raters"]] == [0, 0]
+
+
+def test_command_prints_the_same_report_as_the_api(rated, people):
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from ratings.models import Dimension, DimensionKind
+
+    # Labels whose order is not alphabetical: both must use the study's order.
+    grade = Dimension.objects.create(
+        study=rated,
+        key="grade",
+        label="Grade",
+        kind=DimensionKind.CATEGORY,
+        min_value=0,
+        max_value=2,
+        categories=["poor", "moderate", "excellent"],
+    )
+    for reading in rated.assessments.all():
+        reading.ratings.create(dimension=grade, value=reading.image_id % 3)
+    out = StringIO()
+    call_command("agreement", str(rated.pk), "--json", stdout=out)
+    api = client_for(people[names.COORDINATOR]).get(f"/api/v1/studies/{rated.pk}/agreement/")
+    assert json.loads(out.getvalue()) == api.json()
+    assert api.json()["dimensions"]["grade"]["majority"]["classes"] == [
+        "poor",
+        "moderate",
+        "excellent",
+    ]

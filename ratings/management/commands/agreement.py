@@ -40,7 +40,13 @@ class Command(BaseCommand):
             else self._study_records(options["study"], options["dimensions"])
         )
         try:
-            report = agreement_report(records, options["dimensions"], screen=options["screen"])
+            report = agreement_report(
+                records,
+                options["dimensions"],
+                screen=options["screen"],
+                # Study mode: category labels in the study's order, as the results API reports.
+                category_orders=getattr(self, "category_orders", None),
+            )
         except ValueError as error:
             raise CommandError(str(error)) from error
         if options["json"]:
@@ -60,7 +66,7 @@ class Command(BaseCommand):
         # Imported here so the CSV path works even while the study models are being built.
         try:
             from ratings.models import ReaderStudy
-            from ratings.results.records import records_for_study
+            from ratings.results.records import category_orders, records_for_study
         except ImportError as error:
             raise CommandError(f"study mode not available yet ({error})") from error
         lookup = {"pk": int(study)} if study.isdigit() else {"name": study}
@@ -68,6 +74,7 @@ class Command(BaseCommand):
             found = ReaderStudy.objects.get(**lookup)
         except ReaderStudy.DoesNotExist:
             raise CommandError(f"no reader study {study!r}") from None
+        self.category_orders = category_orders(found)
         return list(records_for_study(found, dimensions))
 
     def _summary(self, report: dict[str, Any]) -> None:
