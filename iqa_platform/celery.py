@@ -11,6 +11,19 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+def _ensure_file_broker_folders() -> None:
+    """The embedded file broker needs its folders before the first message is sent or read."""
+    from django.conf import settings
+
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        for folder in settings.CELERY_BROKER_TRANSPORT_OPTIONS.values():
+            if isinstance(folder, str):
+                os.makedirs(folder, exist_ok=True)
+
+
+_ensure_file_broker_folders()
+
+
 def house_task(**options):
     """Register a task that is acknowledged late and re-queued if its worker dies.
 
