@@ -76,24 +76,31 @@ def iter_sources(
 
 
 def _walk_folder(root: Path, zip_limits: ZipLimits) -> Iterator[Source | FileError]:
-    base = root.resolve().name or str(root)
+    base = Path(root.resolve().name or str(root))
+    errors: list[OSError] = []  # folders os.walk could not list
 
-    def on_error(exc: OSError) -> None:
-        errors.append(exc)
+    def unreadable() -> Iterator[FileError]:
+        while errors:
+            exc = errors.pop(0)
+            where = Path(exc.filename or root)
+            name = (
+                (base / where.relative_to(root)).as_posix()
+                if where.is_relative_to(root)
+                else where.name
+            )
+            yield FileError(name, ErrorCode.UNREADABLE, exc.strerror or "")
 
-    errors: list[OSError] = []
-    for folder, dirs, files in os.walk(root, onerror=on_error):
+    for folder, dirs, files in os.walk(root, onerror=errors.append):
         # Sorting in place makes os.walk deterministic; hidden folders are pruned here.
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         rel_folder = Path(folder).relative_to(root)
         for file_name in sorted(files):
             if file_name.startswith(".") or file_name.upper() == "DICOMDIR":
                 continue
-            rel = (Path(base) / rel_folder / file_name).as_posix()
+            rel = (base / rel_folder / file_name).as_posix()
             yield from _file_sources(Path(folder) / file_name, rel, zip_limits)
-        while errors:
-            exc = errors.pop()
-            yield FileError(str(exc.filename or folder), ErrorCode.UNREADABLE, exc.strerror or "")
+        yield from unreadable()
+    yield from unreadable()
 
 
 def _file_sources(path: Path, name: str, zip_limits: ZipLimits) -> Iterator[Source | FileError]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import shutil
 import zipfile
@@ -73,3 +74,24 @@ def test_sources_and_errors_pickle_for_worker_processes(tmp_path):
     assert copies == items
     assert copies[0].read_bytes() == items[0].read_bytes()
     assert Path(copies[0].path) == archive
+
+
+def test_an_unlistable_subfolder_is_reported_by_its_relative_name(tmp_path, monkeypatch):
+    root = tmp_path / "batch"
+    locked = root / "locked"
+    locked.mkdir(parents=True)
+    shutil.copy(data_file("CT_small.dcm"), root / "a.dcm")
+    real_walk = os.walk
+
+    def walk_with_a_locked_folder(top, onerror=None, **kwargs):
+        # chmod cannot lock root (tests may run as root): fail the listing as os.walk would.
+        for folder, dirs, files in real_walk(top, onerror=onerror, **kwargs):
+            if Path(folder) == locked:
+                onerror(PermissionError(13, "Permission denied", str(locked)))
+                continue
+            yield folder, dirs, files
+
+    monkeypatch.setattr("ratings.dicom.sources.os.walk", walk_with_a_locked_folder)
+    items = list(iter_sources([root]))
+    assert names(items) == ["batch/a.dcm", "batch/locked"]
+    assert isinstance(items[1], FileError) and items[1].code == ErrorCode.UNREADABLE
