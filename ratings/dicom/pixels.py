@@ -40,7 +40,7 @@ class Geometry:
 
 
 class DisplayFrames(NamedTuple):
-    """uint8 display values, shape (frames, rows, cols) or (frames, rows, cols, 3) for colour."""
+    """uint8 display values: (frames, rows, cols[, 3]), or (rows, cols[, 3]) for one frame."""
 
     pixels: np.ndarray
     geometry: Geometry
