@@ -609,6 +609,7 @@
   // --- start ----------------------------------------------------------------------------------
 
   probe.outbox = function () { return outbox.items().length; };
+  probe.current = function () { var item = current(); return item ? item.image : null; };
   probe.viewer = viewer;
   probe.state = state;
   renderBanner();
