@@ -84,8 +84,14 @@ def ingest_paths(
     *,
     progress: ProgressCallback | None = None,
     workers: int | None = None,
+    allow_burned_in: bool = False,
 ) -> IngestReport:
-    """Import files, folders and zip archives into `dataset`; report every file's outcome."""
+    """Import files, folders and zip archives into `dataset`; report every file's outcome.
+
+    Images that may carry burned-in text (ultrasound, secondary captures... without
+    BurnedInAnnotation = NO) are refused unless `allow_burned_in`: the person importing
+    them must have checked the pixels.
+    """
     items = list(iter_sources(paths))
     total = len(items)
     report = IngestReport()
@@ -96,7 +102,8 @@ def ingest_paths(
     done = 0
     try:
         batch: list[ProcessedFile] = []
-        for result in _process_all(items, dataset_secret(dataset), staging, workers):
+        results = _process_all(items, dataset_secret(dataset), staging, workers, allow_burned_in)
+        for result in results:
             if isinstance(result, FileError):
                 report.outcomes.append(_skipped(result))
             else:
@@ -121,7 +128,11 @@ def _skipped(error: FileError) -> FileOutcome:
 
 
 def _process_all(
-    items: list[Source | FileError], secret: bytes, staging: Path, workers: int | None
+    items: list[Source | FileError],
+    secret: bytes,
+    staging: Path,
+    workers: int | None,
+    allow_burned_in: bool,
 ) -> Iterator[ProcessedFile | FileError]:
     """Process sources in a pool of processes (or inline for one worker), in input order."""
     workers = workers or settings.IQA_INGEST_WORKERS
@@ -129,7 +140,13 @@ def _process_all(
     for item in items:
         if isinstance(item, FileError):
             yield item
-    work = partial(process_file, secret=secret, out_dir=staging, fsync=settings.IQA_INGEST_FSYNC)
+    work = partial(
+        process_file,
+        secret=secret,
+        out_dir=staging,
+        fsync=settings.IQA_INGEST_FSYNC,
+        allow_burned_in=allow_burned_in,
+    )
     if workers <= 1 or len(sources) < 4 or multiprocessing.current_process().daemon:
         # A daemonic process (e.g. a prefork Celery child) may not start children.
         yield from map(work, sources)

@@ -19,7 +19,9 @@ logger = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 0.5
 
 
-def start_upload_job(dataset: Dataset, files: list[UploadedFile], user) -> IngestJob:
+def start_upload_job(
+    dataset: Dataset, files: list[UploadedFile], user, *, allow_burned_in: bool = False
+) -> IngestJob:
     """Save uploaded files where the worker finds them and queue their import."""
     from .tasks import run_ingest_job
 
@@ -37,6 +39,7 @@ def start_upload_job(dataset: Dataset, files: list[UploadedFile], user) -> Inges
                 created_by=user,
                 upload_dir=str(upload_dir),
                 n_files_total=len(files),
+                allow_burned_in=allow_burned_in,
             )
             transaction.on_commit(lambda: run_ingest_job.delay(job_id=job.pk))
     except Exception:
@@ -70,7 +73,9 @@ def run_ingest_job(job_id: int) -> None:
             IngestJob.objects.filter(pk=job_id).update(n_files_done=done, n_files_total=total)
 
     try:
-        report = ingest_paths(job.dataset, [job.upload_dir], progress=progress)
+        report = ingest_paths(
+            job.dataset, [job.upload_dir], progress=progress, allow_burned_in=job.allow_burned_in
+        )
     except Exception as exc:
         logger.exception("ingest job %s failed", job_id)
         IngestJob.objects.filter(pk=job_id).update(

@@ -63,13 +63,18 @@ class IngestJobSerializer(serializers.ModelSerializer):
     class Meta:
         model = IngestJob
         fields = [
-            "id", "dataset", "status", "n_files_total", "n_files_done", "progress", "report",
+            "id", "dataset", "status", "allow_burned_in", "n_files_total", "n_files_done",
+            "progress", "report",
             "error", "created_at", "started_at", "finished_at",
         ]  # fmt: skip
 
 
 class UploadView(GenericAPIView):
-    """POST multipart `files` (DICOM files and/or zip archives): 202 with the job to poll."""
+    """POST multipart `files` (DICOM files and/or zip archives): 202 with the job to poll.
+
+    `allow_burned_in=true` also imports images that may carry burned-in text (ultrasound,
+    screen captures) - the uploader attests that their pixels identify no one.
+    """
 
     parser_classes = [MultiPartParser]
     serializer_class = IngestJobSerializer
@@ -85,7 +90,10 @@ class UploadView(GenericAPIView):
                 {"files": [f"The upload is {total} bytes; the limit is "
                            f"{settings.IQA_MAX_UPLOAD_BYTES}. Split it into several uploads."]}
             )  # fmt: skip
-        job = start_upload_job(dataset, files, request.user)
+        allow = str(request.data.get("allow_burned_in", "false")).lower()
+        if allow not in ("true", "false", "1", "0"):
+            raise ValidationError({"allow_burned_in": ["Must be true or false."]})
+        job = start_upload_job(dataset, files, request.user, allow_burned_in=allow in ("true", "1"))
         data = IngestJobSerializer(job).data
         return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": job_url(job)})
 

@@ -44,8 +44,9 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.UNDECODABLE_PIXELS: "The image data could not be decoded.",
     ErrorCode.UNSUPPORTED_PHOTOMETRIC: "The image uses a colour model that cannot be displayed.",
     ErrorCode.BURNED_IN_ANNOTATION: (
-        "The image declares burned-in annotation (text in the pixels that may identify "
-        "the patient); it is refused unless burned-in images are allowed."
+        "The image may carry text burned into its pixels that could identify the patient "
+        "(de-identification cleans the header, not the pixels). Check the images, then "
+        "import them with burned-in images allowed."
     ),
     ErrorCode.DUPLICATE: "The same image (SOP Instance UID) was already imported.",
     ErrorCode.ZIP_CORRUPT: "The zip archive, or an entry of it, is damaged.",

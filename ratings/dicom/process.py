@@ -115,11 +115,11 @@ def _process(
     data = _read_source(source)
     ds = read_dataset(data)
     geometry = read_geometry(ds)
-    if not allow_burned_in and str(ds.get("BurnedInAnnotation", "")).upper() == "YES":
-        raise IngestError(ErrorCode.BURNED_IN_ANNOTATION)
     index = middle_frame(geometry)
     # The only decode: the thumbnail's frame; it also proves the pixel data decodes.
     frame = decode_frame(ds, geometry, index)
+    if not allow_burned_in:
+        _refuse_possible_burned_in_text(ds)
     display = to_display(frame, ds, geometry, index, max_side=thumbnail_side)
     thumb = make_thumbnail(display, max_side=thumbnail_side, pixel_aspect=geometry.pixel_aspect)
     facts = _facts(ds)
@@ -162,6 +162,30 @@ def _process(
         reused_existing=reused,
         **facts,
     )
+
+
+# Images of these kinds often carry text in their pixels (ultrasound headers, screen captures,
+# photographs, scanned documents), which the Basic Profile does not clean: they are refused
+# unless the file itself declares BurnedInAnnotation = NO or the importer allows them.
+BURNED_IN_RISK_MODALITIES = frozenset({"US", "IVUS", "SC", "OT", "XC", "ES", "GM", "SM", "DOC"})
+SECONDARY_CAPTURE_CLASS_PREFIX = "1.2.840.10008.5.1.4.1.1.7"
+
+
+def _refuse_possible_burned_in_text(ds: Dataset) -> None:
+    declared = str(ds.get("BurnedInAnnotation", "")).strip().upper()
+    if declared == "YES":
+        raise IngestError(ErrorCode.BURNED_IN_ANNOTATION, "BurnedInAnnotation is YES")
+    if declared == "NO":
+        return
+    modality = str(ds.get("Modality", "")).strip().upper()
+    sop_class = str(ds.get("SOPClassUID", ""))
+    if modality in BURNED_IN_RISK_MODALITIES or sop_class.startswith(
+        SECONDARY_CAPTURE_CLASS_PREFIX
+    ):
+        raise IngestError(
+            ErrorCode.BURNED_IN_ANNOTATION,
+            f"modality {modality or 'unknown'} without BurnedInAnnotation = NO",
+        )
 
 
 def _source_name(source: SourceLike) -> str:

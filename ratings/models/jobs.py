@@ -23,6 +23,8 @@ class IngestJob(models.Model):
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING)
     # Where the uploaded files wait for the worker; removed when the job ends.
     upload_dir = models.CharField(max_length=500)
+    # The uploader attests that images which may carry burned-in text are clean.
+    allow_burned_in = models.BooleanField(default=False)
     n_files_total = models.PositiveIntegerField(default=0)
     n_files_done = models.PositiveIntegerField(default=0)
     # Per-file outcome: [{"name", "status": "imported"|"skipped", "reason", "image"}...]

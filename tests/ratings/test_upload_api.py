@@ -108,3 +108,28 @@ def test_dataset_names_are_unique_with_a_clear_error(people):
 def test_a_rater_may_not_create_datasets(people):
     response = _client(people[names.RATER]).post("/api/v1/datasets/", {"name": "Mine"})
     assert response.status_code == 403
+
+
+def test_an_ultrasound_upload_is_refused_unless_the_uploader_allows_burned_in(people, study):
+    client = _client(people[names.COORDINATOR])
+    url = f"/api/v1/datasets/{study.dataset.pk}/uploads/"
+    for allow, expected in (("false", "skipped"), ("true", "imported")):
+        response = client.post(
+            url, {"files": _files("US1_J2KR.dcm"), "allow_burned_in": allow}, format="multipart"
+        )
+        assert response.json()["allow_burned_in"] is (allow == "true")
+        run_ingest_job(response.json()["id"])
+        report = IngestJob.objects.get(pk=response.json()["id"]).report
+        assert [f["status"] for f in report["files"]] == [expected]
+        if expected == "skipped":
+            assert report["files"][0]["reason_code"] == "burned_in_annotation"
+
+
+def test_a_malformed_allow_flag_is_a_clear_400(people, study):
+    response = _client(people[names.COORDINATOR]).post(
+        f"/api/v1/datasets/{study.dataset.pk}/uploads/",
+        {"files": _files("CT_small.dcm"), "allow_burned_in": "perhaps"},
+        format="multipart",
+    )
+    assert response.status_code == 400
+    assert "allow_burned_in" in response.json()

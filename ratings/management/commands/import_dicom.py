@@ -15,8 +15,14 @@ class Command(BaseCommand):
         parser.add_argument("--dataset", required=True, help="Dataset name (created if new).")
         parser.add_argument("--workers", type=int, default=None, help="Processes (default: cores).")
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
+        parser.add_argument(
+            "--allow-burned-in",
+            action="store_true",
+            help="Also import images that may carry burned-in text (ultrasound, screen "
+            "captures...) - only after checking their pixels identify no one.",
+        )
 
-    def handle(self, *args, paths, dataset, workers, no_progress, **options):
+    def handle(self, *args, paths, dataset, workers, no_progress, allow_burned_in, **options):
         if workers is not None and workers < 1:
             raise CommandError("--workers must be at least 1")
         target, created = Dataset.objects.get_or_create(name=dataset)
@@ -27,7 +33,9 @@ class Command(BaseCommand):
             bar.update(done - bar.n)
 
         try:
-            report = ingest_paths(target, paths, progress=progress, workers=workers)
+            report = ingest_paths(
+                target, paths, progress=progress, workers=workers, allow_burned_in=allow_burned_in
+            )
         finally:
             bar.close()
         summary = report.summary()

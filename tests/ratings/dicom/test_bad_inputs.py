@@ -136,3 +136,28 @@ def test_a_different_file_with_the_same_instance_uid_is_a_duplicate(out_dir):
     second = process_file(data_file("MR_small_RLE.dcm"), secret=SECRET, out_dir=out_dir)
     assert isinstance(second, FileError) and second.code == ErrorCode.DUPLICATE
     assert pydicom.dcmread(first.path).file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1"
+
+
+@pytest.mark.parametrize(
+    ("name", "declared", "expected_refused"),
+    [
+        ("US1_J2KR.dcm", None, True),  # ultrasound: text in the pixels is common
+        ("SC_rgb.dcm", None, True),  # secondary capture: a screenshot may show anything
+        ("US1_J2KR.dcm", "NO", False),  # the file itself says its pixels are clean
+        ("CT_small.dcm", None, False),  # CT without the attribute: the usual case
+    ],
+)
+def test_images_likely_to_carry_burned_in_text_are_refused_by_default(
+    out_dir, name, declared, expected_refused
+):
+    ds = read(name)
+    if declared is not None:
+        ds.BurnedInAnnotation = declared
+    result = process_file(encode(ds), secret=SECRET, out_dir=out_dir)
+    if expected_refused:
+        assert isinstance(result, FileError) and result.code == ErrorCode.BURNED_IN_ANNOTATION
+        assert "pixels" in result.message
+        allowed = process_file(encode(ds), secret=SECRET, out_dir=out_dir, allow_burned_in=True)
+        assert isinstance(allowed, ProcessedFile)
+    else:
+        assert isinstance(result, ProcessedFile)

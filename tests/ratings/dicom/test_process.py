@@ -91,16 +91,34 @@ def test_running_again_reuses_the_identical_file(out_dir):
 def test_a_batch_in_worker_processes_matches_the_inline_run(tmp_path):
     folder = tmp_path / "upload"
     folder.mkdir()
-    for name in ("CT_small.dcm", "MR_small.dcm", "emri_small.dcm", "US1_UNCR.dcm", "rtplan.dcm"):
+    for name in (
+        "CT_small.dcm",
+        "MR_small.dcm",
+        "emri_small.dcm",
+        "rtdose_1frame.dcm",
+        "rtplan.dcm",
+    ):
         shutil.copy(data_file(name), folder / name)
     with zipfile.ZipFile(folder / "more.zip", "w") as zf:
         zf.write(data_file("JPEG2000.dcm"), "in/JPEG2000.dcm")
         zf.write(data_file("CT_small.dcm"), "in/CT_copy.dcm")  # a duplicate
     inline = list(
-        process_sources(iter_sources([folder]), secret=SECRET, out_dir=tmp_path / "a", workers=1)
+        process_sources(
+            iter_sources([folder]),
+            secret=SECRET,
+            out_dir=tmp_path / "a",
+            workers=1,
+            allow_burned_in=True,
+        )
     )
     pooled = list(
-        process_sources(iter_sources([folder]), secret=SECRET, out_dir=tmp_path / "b", workers=2)
+        process_sources(
+            iter_sources([folder]),
+            secret=SECRET,
+            out_dir=tmp_path / "b",
+            workers=2,
+            allow_burned_in=True,
+        )
     )
 
     def summary(results):
