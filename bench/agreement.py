@@ -130,7 +130,12 @@ def main() -> None:
     parser.add_argument("--raters", type=int, default=10)
     parser.add_argument("--missing", type=float, default=0.1)
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--from-db", action="store_true", help="read from DATABASE_URL (Postgres)")
     args = parser.parse_args()
+    if args.from_db:  # the end-to-end path: database -> records -> report -> dashboard
+        from agreement_db import run
+
+        return run(args.sizes, args.raters)
 
     bench_arrays(simulate(200, args.raters, args.missing, 0))  # warm imports and caches
     results = {}
