@@ -53,10 +53,19 @@ def reading_page(request: HttpRequest, study_id: int) -> HttpResponse:
     study = get_study(request.user, study_id, Action.RATE)
     # The worklist rides in the page itself: the first image's download starts as soon as the
     # scripts run, without waiting for an API round trip.
+    worklist = worklist_payload(study, request.user)
+    first = next(
+        (item for item in worklist["items"] if item["position"] == worklist["next_position"]),
+        None,
+    )
     context = {
         "study": study,
+        # Fetched while the scripts load (the loader's request then finds it in the cache).
+        "preload_url": first["image_ids"][0].removeprefix("wadouri:")
+        if first and first["image_ids"]
+        else None,
         "boot": {
-            "worklist": worklist_payload(study, request.user),
+            "worklist": worklist,
             "user": request.user.id,
             "csrf": get_token(request),
             "api": f"/api/v1/studies/{study.id}/",

@@ -103,7 +103,10 @@
     probe.rendered += 1;
     if (probe.firstRenderMs === null) probe.firstRenderMs = performance.now();
     if (state.submitStarted !== null) {
-      probe.switches.push({ position: state.pos, ms: performance.now() - state.submitStarted });
+      var started = state.submitStarted;
+      var record = { position: state.pos, ms: performance.now() - started, frame_ms: null };
+      probe.switches.push(record);
+      requestAnimationFrame(function () { record.frame_ms = performance.now() - started; });
       state.submitStarted = null;
     }
     el.viewerMessage.hidden = true;
