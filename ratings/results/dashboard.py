@@ -13,8 +13,6 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Aggregate, Count, FloatField, Max, Q
 
-from ratings.stats.report import agreement_report
-
 from ..models import (
     Assessment,
     AssessmentStatus,
@@ -28,7 +26,8 @@ from ..models import (
     Role,
 )
 from . import figures
-from .records import category_orders, image_keys, records_for_study
+from .records import image_keys
+from .study_data import study_report as direct_report
 
 # Bump when the report's or the figures' shape changes, so old cache entries are not served.
 CACHE_VERSION = 1
@@ -78,7 +77,7 @@ def _cached(key: str, compute):
 
 def compute_report(study: ReaderStudy) -> dict[str, Any]:
     """The agreement report of the study, computed now from its submitted ratings."""
-    return agreement_report(records_for_study(study), category_orders=category_orders(study))
+    return direct_report(study)
 
 
 def study_report(study: ReaderStudy, state: str | None = None) -> dict[str, Any]:

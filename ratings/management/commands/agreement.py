@@ -34,19 +34,17 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if bool(options["study"]) == bool(options["csv_path"]):
             raise CommandError("give either --csv FILE or a STUDY, not both / neither")
-        records = (
-            self._csv_records(options["csv_path"])
-            if options["csv_path"]
-            else self._study_records(options["study"], options["dimensions"])
-        )
         try:
-            report = agreement_report(
-                records,
-                options["dimensions"],
-                screen=options["screen"],
-                # Study mode: category labels in the study's order, as the results API reports.
-                category_orders=getattr(self, "category_orders", None),
-            )
+            if options["csv_path"]:
+                report = agreement_report(
+                    self._csv_records(options["csv_path"]),
+                    options["dimensions"],
+                    screen=options["screen"],
+                )
+            else:
+                report = self._study_report(
+                    options["study"], options["dimensions"], options["screen"]
+                )
         except ValueError as error:
             raise CommandError(str(error)) from error
         if options["json"]:
@@ -62,20 +60,23 @@ class Command(BaseCommand):
         except RecordError as error:
             raise CommandError(f"{path}: {error}") from error
 
-    def _study_records(self, study: str, dimensions: list[str] | None) -> list[dict[str, Any]]:
-        # Imported here so the CSV path works even while the study models are being built.
-        try:
-            from ratings.models import ReaderStudy
-            from ratings.results.records import category_orders, records_for_study
-        except ImportError as error:
-            raise CommandError(f"study mode not available yet ({error})") from error
+    def _study_report(
+        self, study: str, dimensions: list[str] | None, screen: bool
+    ) -> dict[str, Any]:
+        """The same report as the results API: the study's ratings, categories in its order."""
+        from ratings.models import ReaderStudy
+        from ratings.results.study_data import study_report
+
         lookup = {"pk": int(study)} if study.isdigit() else {"name": study}
         try:
             found = ReaderStudy.objects.get(**lookup)
         except ReaderStudy.DoesNotExist:
             raise CommandError(f"no reader study {study!r}") from None
-        self.category_orders = category_orders(found)
-        return list(records_for_study(found, dimensions))
+        report = study_report(found, dimensions, screen=screen)
+        absent = sorted(set(dimensions or []) - set(report["dimensions"]))
+        if absent:
+            raise CommandError(f"no ratings for dimension(s) {', '.join(absent)}")
+        return report
 
     def _summary(self, report: dict[str, Any]) -> None:
         for name, dim in report["dimensions"].items():
