@@ -2,6 +2,8 @@
 
 from iqa_platform.celery import house_task
 
+from .export_tasks import run_export_job  # noqa: F401  (registered here for autodiscovery)
+
 
 @house_task()
 def run_ingest_job(*, job_id: int) -> None:

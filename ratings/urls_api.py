@@ -6,12 +6,13 @@ Each concern has its own module in ratings/api/; add its routes here, one line e
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from .api import datasets, reading, results, studies
+from .api import datasets, exports, reading, results, studies
 
 router = DefaultRouter()
 router.register("studies", studies.StudyViewSet, basename="study")
 router.register("datasets", datasets.DatasetViewSet, basename="dataset")
 router.register("ingest-jobs", datasets.IngestJobViewSet, basename="ingest-job")
+router.register("exports", exports.ExportJobViewSet, basename="export")
 
 urlpatterns = [
     path("datasets/<int:pk>/uploads/", datasets.UploadView.as_view(), name="dataset-upload"),
@@ -23,11 +24,15 @@ urlpatterns = [
     path("studies/<int:pk>/agreement/", results.AgreementView.as_view(), name="study-agreement"),
     path("studies/<int:pk>/mos/", results.MosView.as_view(), name="study-mos"),
     path("studies/<int:pk>/progress/", results.ProgressView.as_view(), name="study-progress"),
+    path("studies/<int:pk>/exports/", exports.StudyExportsView.as_view(), name="study-exports"),
+    path(
+        "studies/<int:pk>/exports/ratings.<str:fmt>",
+        exports.StreamRatingsView.as_view(),
+        name="study-ratings-stream",
+    ),
     *router.urls,
     path("studies/<int:study_id>/worklist/", reading.worklist, name="reading-worklist"),
-    path(
-        "studies/<int:study_id>/images/<int:image_id>/", reading.image_info, name="reading-image"
-    ),
+    path("studies/<int:study_id>/images/<int:image_id>/", reading.image_info, name="reading-image"),
     path("studies/<int:study_id>/assessments/", reading.assessments, name="reading-assessments"),
     path(
         "studies/<int:study_id>/assessments/<str:client_id>/",

@@ -73,3 +73,26 @@ def rate_everything(study, raters, seed: int = 0) -> None:
                 span = d.max_value - d.min_value + 1
                 values[d.key] = d.min_value + (i * 7 + r * 3 + seed + d.pk) % span
             rate(study, rater, image, values, active_ms=1000 + 37 * i + 101 * r)
+
+
+def attach_dicom(image, media_root, name: str = "CT_small.dcm"):
+    """Give an image a real DICOM file (one of pydicom's test files) under MEDIA_ROOT."""
+    import hashlib
+    import shutil
+    from pathlib import Path
+
+    from pydicom.data import get_testdata_file
+
+    from tests.factories import make_image_file
+
+    relative = f"dicom/{image.pk}-{name}"
+    target = Path(media_root) / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(get_testdata_file(name), target)
+    data = target.read_bytes()
+    return make_image_file(
+        image,
+        file_name=relative,
+        sha256=hashlib.sha256(data).hexdigest(),
+        size_bytes=len(data),
+    )
