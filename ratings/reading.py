@@ -108,8 +108,14 @@ class CheckedTiming:
     record: dict  # what goes into Assessment.client_timing
 
 
-def check_timing(raw: Any, *, received_at: datetime, study: ReaderStudy) -> CheckedTiming:
-    """Validate and clamp a client's timing report; raise Invalid when it is unusable."""
+def check_timing(
+    raw: Any, *, received_at: datetime, study: ReaderStudy, rating: bool = True
+) -> CheckedTiming:
+    """Validate and clamp a client's timing report; raise Invalid when it is unusable.
+
+    `rating` False (a skip) waives the study's minimum viewing time: an image that does not
+    load must be skippable at once.
+    """
     if not isinstance(raw, dict):
         raise Invalid("timing must be an object.")
     flags: list[str] = []
@@ -151,7 +157,7 @@ def check_timing(raw: Any, *, received_at: datetime, study: ReaderStudy) -> Chec
         active = 0.0
     active_ms = _clamp(active, 0, view_ms, "active_ms", flags)
 
-    min_view = study.min_view_ms
+    min_view = study.min_view_ms if rating else 0
     if min_view and rendered_ms is None:
         raise Invalid("The image was never shown: it cannot be rated.")
     if min_view and view_ms + MIN_VIEW_SLACK_MS < min_view:
@@ -293,7 +299,10 @@ def submit_assessment(
         checked_values = _check_values(values or {}, dimensions, complete=True)
     received_at = received_at or timezone.now()
     checked = check_timing(
-        timing if timing is not None else {}, received_at=received_at, study=study
+        timing if timing is not None else {},
+        received_at=received_at,
+        study=study,
+        rating=not skipping,
     )
 
     try:

@@ -155,3 +155,24 @@ def test_rate_with_the_keyboard_go_back_reload_and_resume(
     assert all(ms is not None and ms >= 0 for ms in first_inputs.values())
     assert first_inputs["gray-level"] <= first_inputs["sharpness"] <= first_inputs["acceptable"]
     assert not errors, errors
+
+
+def test_a_minimum_viewing_time_holds_submit_back(live_server, page, login, people, tmp_path):
+    study = make_reading_study(people, chest_dataset(tmp_path, 2, seed=9), min_view_ms=2_000)
+    login(page, names.RATER)
+    page.goto(f"{live_server.url}/studies/{study.id}/read/")
+    wait_rendered(page, 1)
+    first = current_label(page)
+    for key in ["4", "4", "1", "Enter"]:
+        page.keyboard.press(key)
+    submit = page.locator("#submit")
+    assert submit.is_disabled()
+    assert "Submit in" in submit.inner_text()
+    assert current_label(page) == first  # Enter did nothing yet
+    page.wait_for_function("() => !document.getElementById('submit').disabled", timeout=5_000)
+    page.keyboard.press("Enter")
+    wait_rendered(page, 2)
+    wait_sent(page)
+    a = Assessment.objects.get(study=study)
+    assert a.image.label == first
+    assert (a.submitted_at - a.first_rendered_at).total_seconds() >= 2.0

@@ -264,6 +264,19 @@ def test_a_study_minimum_viewing_time_is_enforced(alice, study, image):
     assert submit(alice, study, image, timing=timing(submitted_ms=6_000)).status_code == 201
 
 
+def test_an_image_that_never_showed_can_be_skipped_at_once(alice, study, image):
+    study.min_view_ms = 5_000
+    study.save()
+    never_shown = timing(submitted_ms=800, rendered_ms=None, active_ms=700)
+    refused = submit(alice, study, image, timing=never_shown)
+    assert refused.status_code == 400
+    skipped = submit(
+        alice, study, image, ratings=None, skip_reason="Does not load", timing=never_shown
+    )
+    assert skipped.status_code == 201, skipped.json()
+    assert Assessment.objects.get().first_rendered_at is None
+
+
 def test_a_closed_study_takes_no_ratings(alice, study, image):
     study.is_open = False
     study.save()

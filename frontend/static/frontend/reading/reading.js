@@ -320,8 +320,8 @@
 
   function renderProgress() {
     var done = nFinished(), total = items.length;
-    var pos = state.pos === null ? total : state.pos + 1;
-    el.progressText.textContent = "Image " + pos + " of " + total + "  ·  " + done + " finished  ·  " + (total - done) + " remaining";
+    var where = state.pos === null ? total + " images" : "Image " + (state.pos + 1) + " of " + total;
+    el.progressText.textContent = where + "  ·  " + done + " finished  ·  " + (total - done) + " remaining";
     el.progressBar.style.width = (total ? (100 * done) / total : 0) + "%";
     var per = median(state.sessionDurations) || wl.median_ms;
     var left = total - done;
@@ -436,6 +436,7 @@
     el.submit.disabled = true;
     el.back.disabled = items.length === 0;
     el.forward.disabled = true;
+    el.skip.disabled = true;
     el.mode.hidden = true;
     el.hint.textContent = "";
     renderProgress();
