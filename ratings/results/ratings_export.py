@@ -24,6 +24,7 @@ from ..models import (
     Dimension,
     DimensionKind,
     Image,
+    Profession,
     RaterProfile,
     Rating,
     RatingRevision,
@@ -153,7 +154,7 @@ def rating_rows(study: ReaderStudy) -> Iterator[tuple]:
             names[value] if names is not None and 0 <= value < len(names) else value,
             repeat,
             active_ms,
-            profession or None,
+            profession,
             revised.get(pk, 0),
             _iso(opened),
             _iso(rendered),
@@ -207,7 +208,8 @@ def _pg_select(study: ReaderStudy) -> tuple[str, list[Any]]:
             d.key AS dimension,
             CASE WHEN d.kind = %s THEN COALESCE(d.categories ->> r.value, r.value::text)
                 ELSE r.value::text END AS value,
-            a.repeat_index, a.active_ms AS duration_ms, NULLIF(p.profession, '') AS "group",
+            a.repeat_index, a.active_ms AS duration_ms,
+            COALESCE(NULLIF(p.profession, ''), %s) AS "group",
             COALESCE(rv.n, 0) AS revision_count,
             {when("opened_at")}, {when("first_rendered_at")}, {when("submitted_at")},
             r.first_input_ms, a.zoom_count, a.pan_count, a.window_count, a.scroll_count
@@ -225,7 +227,13 @@ def _pg_select(study: ReaderStudy) -> tuple[str, list[Any]]:
         WHERE a.study_id = %s AND a.status = %s
         ORDER BY a.image_id, a.rater_id, a.repeat_index, d."order", d.id
     """
-    params = [DimensionKind.CATEGORY.value, study.pk, study.pk, AssessmentStatus.SUBMITTED.value]
+    params = [
+        DimensionKind.CATEGORY.value,
+        Profession.OTHER.value,
+        study.pk,
+        study.pk,
+        AssessmentStatus.SUBMITTED.value,
+    ]
     return sql, params
 
 

@@ -23,6 +23,7 @@ from ..models import (
     AssessmentStatus,
     DimensionKind,
     Image,
+    Profession,
     RaterProfile,
     Rating,
     ReaderStudy,
@@ -62,18 +63,19 @@ def rater_names(study: ReaderStudy) -> dict[int, tuple[str, str]]:
     """User id -> (pseudonym, profession) of everyone who submitted in the study.
 
     A rater without a profile is named ``rater-<user id>``: exports never show a username.
+    Their profession is the model's default, "other", as it would be with a new profile.
     """
     user_ids = (
         study.assessments.filter(status=AssessmentStatus.SUBMITTED)
         .values_list("rater_id", flat=True)
         .distinct()
     )
-    names = {pk: (f"rater-{pk}", "") for pk in user_ids}
+    names = {pk: (f"rater-{pk}", Profession.OTHER.value) for pk in user_ids}
     profiles = RaterProfile.objects.filter(user_id__in=list(names)).values_list(
         "user_id", "pseudonym", "profession"
     )
     for user_id, pseudonym, profession in profiles:
-        names[user_id] = (pseudonym, profession)
+        names[user_id] = (pseudonym, profession or Profession.OTHER.value)
     return names
 
 

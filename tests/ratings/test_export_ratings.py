@@ -60,7 +60,7 @@ def test_csv_has_one_row_per_submitted_rating_with_names_not_accounts(rated, peo
     assert {r["duration_ms"] for r in bob} == {""}
     assert {r["value"] for r in bob if r["dimension"] == "grade"} == {"diagnostic, ok"}
     walter = [r for r in rows if r["rater"].startswith("rater-")]
-    assert walter[0]["opened_at"] == "" and walter[0]["group"] == ""
+    assert walter[0]["opened_at"] == "" and walter[0]["group"] == "other"
     text = data.decode()
     for secret in ("walter-username", "alice@", "patient-"):
         assert secret not in text
