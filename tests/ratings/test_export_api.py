@@ -150,3 +150,25 @@ def test_mos_export_has_one_row_per_image_and_dimension(rated, people):
     assert len(lines) == 1 + 3 * 3
     binary = [line for line in lines if ",acceptable,binary," in line]
     assert all(line.split(",")[3] == "2" for line in binary)
+
+
+def test_agreement_report_exports_as_json_and_self_contained_html(rated, people):
+    from ratings.results.agreement import study_agreement_report
+
+    carol = client_for(people[names.COORDINATOR])
+    for kind in ("agreement_json", "agreement_html"):
+        job_id = carol.post(
+            f"/api/v1/studies/{rated.pk}/exports/", {"kind": kind}, format="json"
+        ).data["id"]
+        jobs.run_export_job(job_id)
+        job = ExportJob.objects.get(pk=job_id)
+        assert job.status == JobStatus.SUCCEEDED, job.error
+        body = b"".join(carol.get(f"/api/v1/exports/{job_id}/download/").streaming_content)
+        if kind == "agreement_json":
+            import json
+
+            assert json.loads(body) == json.loads(json.dumps(study_agreement_report(rated)))
+        else:
+            assert body.lstrip().lower().startswith(b"<!doctype html")
+            assert b"<svg" in body and b"R-alice" in body
+            assert b'src="http' not in body and b"<script src" not in body
