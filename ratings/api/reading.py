@@ -89,6 +89,8 @@ def worklist_payload(study: ReaderStudy, rater) -> dict:
 
     Each item carries its cornerstone image ids, so the page can prefetch the next images with
     no further request; and the rater's own current values, so going back needs none either.
+    Priorities order the list but are not sent: a model's choice is model output, and raters
+    are blinded to it.
     """
     worklist = build_worklist(study, rater)
     image_ids = [item.image_id for item in worklist.items]
@@ -112,7 +114,6 @@ def worklist_payload(study: ReaderStudy, rater) -> dict:
                 "label": item.label,
                 "modality": images[item.image_id]["modality"],
                 "status": item.status,
-                "priority": item.priority,
                 "dimensions": dims[item.image_id],
                 "image_ids": image_ids_for(files.get(item.image_id, [])),
                 "mine": mine.get(item.image_id),

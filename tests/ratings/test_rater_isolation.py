@@ -137,6 +137,7 @@ def test_a_rater_never_sees_another_raters_scores(two_studies, people):
 
 def test_no_patient_or_clinical_data_reaches_a_rater(two_studies, people):
     a, _ = two_studies
+    a.study_images.update(priority=9)
     alice = people[names.RATER]
     rest = api(alice)
     texts = [
@@ -147,7 +148,8 @@ def test_no_patient_or_clinical_data_reaches_a_rater(two_studies, people):
     for text in texts:
         for secret in ["PK-SECRET-4242", "SITE-SECRET-77", "80-89", "3.1415", "2.7182"]:
             assert secret not in text
-        for field in ["patient_key", "site_key", "age_band", "patient_sex", "truth"]:
+        # Nor a model's choice of images (priority): model output is blinded too.
+        for field in ["patient_key", "site_key", "age_band", "patient_sex", "truth", "priority"]:
             assert field not in text
 
 
