@@ -119,6 +119,18 @@ def test_rate_with_the_keyboard_go_back_reload_and_resume(
     wait_sent(page)
     _shot(page, "04-after-reload")
 
+    # A new login (another browser, nothing in its storage) resumes there too.
+    fresh = page.context.browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        elsewhere = login(fresh.new_page(), names.RATER)
+        assert "4 of 6 finished" in elsewhere.locator(".study .counts").inner_text()
+        elsewhere.get_by_role("link", name="Continue").click()
+        wait_rendered(elsewhere, 1)
+        assert current_label(elsewhere) == order[4]
+        _shot(elsewhere, "05-new-login")
+    finally:
+        fresh.close()
+
     assessments = {
         a.image.label: a
         for a in Assessment.objects.filter(study=chest_study, rater=alice).select_related("image")
