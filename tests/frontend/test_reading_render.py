@@ -13,7 +13,7 @@ import pydicom
 import pytest
 from pydicom.pixels import apply_modality_lut
 
-from ratings.models import Image
+from ratings.models import Assessment, Image
 from tests.factories import names
 from tests.frontend.reading_fixtures import ingest_files, make_reading_study, pydicom_data_file
 
@@ -112,6 +112,10 @@ def test_real_dicom_files_render_right_side_up(live_server, page, login, people,
         seen.add((image_file.photometric, image_file.transfer_syntax, image.n_frames))
         page.keyboard.press("s")
         page.keyboard.press("3")  # skip: "does not load" is not true, but moves on
+    page.wait_for_function("() => window.__iqa.outbox() === 0")
+    # The slice scrolled to is on record with the (skip) assessment of the stack.
+    stack = Assessment.objects.get(image__n_frames__gt=1)
+    assert stack.scroll_count == 1 and stack.final_viewport["slice"] == 1
     photometrics = {p for p, _, _ in seen}
     syntaxes = {t for _, t, _ in seen}
     assert "MONOCHROME1" in photometrics
