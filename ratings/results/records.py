@@ -27,6 +27,7 @@ from ..models import (
     RaterProfile,
     Rating,
     ReaderStudy,
+    StudyImage,
 )
 
 # Rows per database round trip on the portable (non-PostgreSQL) path.
@@ -55,8 +56,14 @@ class RatingColumns:
 
 def image_keys(study: ReaderStudy) -> dict[int, str]:
     """Image id -> the name exports use for it: its neutral label, or its id if it has none."""
-    rows = Image.objects.filter(study_images__study=study).values_list("pk", "label")
-    return {pk: (label or str(pk)) for pk, label in rows.iterator(chunk_size=CHUNK)}
+    # Plain SQL: at 100k images the ORM's per-row cost was most of this function's time.
+    sql = (
+        f"SELECT i.id, i.label FROM {Image._meta.db_table} i "
+        f"JOIN {StudyImage._meta.db_table} s ON s.image_id = i.id WHERE s.study_id = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [study.pk])
+        return {pk: (label or str(pk)) for pk, label in cursor.fetchall()}
 
 
 def rater_names(study: ReaderStudy) -> dict[int, tuple[str, str]]:
@@ -67,6 +74,7 @@ def rater_names(study: ReaderStudy) -> dict[int, tuple[str, str]]:
     """
     user_ids = (
         study.assessments.filter(status=AssessmentStatus.SUBMITTED)
+        .order_by()  # the model's default ordering would make DISTINCT return every row
         .values_list("rater_id", flat=True)
         .distinct()
     )
@@ -96,28 +104,55 @@ def _submitted(study: ReaderStudy, dimension_ids: list[int] | None):
     return ratings
 
 
-def _columns_postgresql(study: ReaderStudy, dimension_ids: list[int] | None) -> list[bytes]:
-    """One row holding each column as packed big-endian int4s.
-
-    Two million ratings leave the server as six byte strings instead of two million tuples:
-    the per-row cost of the wire protocol and of Python objects is what dominates otherwise.
-    """
-    rating, assessment = Rating._meta.db_table, Assessment._meta.db_table
-    exprs = ["a.image_id", "a.rater_id", "r.dimension_id", "r.value"]
-    exprs += [f"COALESCE(a.active_ms, {NO_TIME})", "a.repeat_index"]
-    select = ", ".join(f"string_agg(int4send(({e})::int4), ''::bytea)" for e in exprs)
-    sql = (
-        f"SELECT {select} FROM {rating} r JOIN {assessment} a ON a.id = r.assessment_id "
-        "WHERE a.study_id = %s AND a.status = %s"
-    )
-    params: list[Any] = [study.pk, AssessmentStatus.SUBMITTED.value]
-    if dimension_ids is not None:
-        sql += " AND r.dimension_id = ANY(%s)"
-        params.append(dimension_ids)
+def _packed_columns(sql: str, params: list[Any]) -> list[np.ndarray]:
+    """Run a query whose one row holds each column as packed big-endian int4s."""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
-    return [bytes(part or b"") for part in row]
+    return [np.frombuffer(bytes(part or b""), dtype=">i4").astype(np.int64) for part in row]
+
+
+def _columns_postgresql(study: ReaderStudy, dimension_ids: list[int] | None) -> list[np.ndarray]:
+    """The columns from two single-table queries, joined here on the assessment id.
+
+    Each query returns one row holding each column as packed int4s: two million ratings leave
+    the server as a few byte strings instead of two million tuples. Ratings are found through
+    the study's dimensions, so the server never joins two million rows to their assessments
+    (the join cost more than everything else together); numpy does it in a fraction.
+    """
+    rating, assessment = Rating._meta.db_table, Assessment._meta.db_table
+
+    ACTIVE_MS = f"COALESCE(active_ms, {NO_TIME})"  # noqa: N806
+
+    def packed(*exprs: str) -> str:
+        return ", ".join(f"string_agg(int4send(({e})::int4), ''::bytea)" for e in exprs)
+
+    a_id, image_id, rater_id, active_ms, repeat_index = _packed_columns(
+        f"SELECT {packed('id', 'image_id', 'rater_id', ACTIVE_MS, 'repeat_index')} "
+        f"FROM {assessment} WHERE study_id = %s AND status = %s",
+        [study.pk, AssessmentStatus.SUBMITTED.value],
+    )
+    if dimension_ids is None:
+        dimension_ids = list(study.dimensions.values_list("pk", flat=True))
+    r_assessment, dimension_id, value = _packed_columns(
+        f"SELECT {packed('assessment_id', 'dimension_id', 'value')} "
+        f"FROM {rating} WHERE dimension_id = ANY(%s)",
+        [list(dimension_ids)],
+    )
+    # Each rating's assessment among the submitted ones (ratings of open ones are dropped).
+    order = np.argsort(a_id)
+    where = np.searchsorted(a_id, r_assessment, sorter=order)
+    where = order[np.minimum(where, max(len(order) - 1, 0))] if len(order) else where
+    keep = (a_id[where] == r_assessment) if len(order) else np.zeros(len(value), dtype=bool)
+    where = where[keep]
+    return [
+        image_id[where],
+        rater_id[where],
+        dimension_id[keep],
+        value[keep],
+        active_ms[where],
+        repeat_index[where],
+    ]
 
 
 def _dimension_rank(study: ReaderStudy, dimension_id: np.ndarray) -> np.ndarray:
@@ -139,10 +174,7 @@ def rating_columns(study: ReaderStudy, dimensions: Iterable[str] | None = None) 
             study.dimensions.filter(key__in=list(dimensions)).values_list("pk", flat=True)
         )
     if connection.vendor == "postgresql":
-        arrays = [
-            np.frombuffer(part, dtype=">i4").astype(np.int64)
-            for part in _columns_postgresql(study, dimension_ids)
-        ]
+        arrays = _columns_postgresql(study, dimension_ids)
     else:
         rows = (
             _submitted(study, dimension_ids)

@@ -67,3 +67,29 @@ def test_one_dimension_only(rated_study):
     report = study_report(rated_study, ["sharpness"])
     assert list(report["dimensions"]) == ["sharpness"]
     assert report["dimensions"]["sharpness"]["n_raters"] == 5
+
+
+def test_the_fast_read_matches_the_orm_and_leaves_out_open_readings(rated_study, people):
+    from ratings.models import Rating
+    from ratings.results.records import rating_columns
+
+    open_reading = rate(
+        rated_study, people["alice"], rated_study.images.first(), {"sharpness": 3},
+        status="open",
+    )  # fmt: skip
+    columns = rating_columns(rated_study)
+    fast = sorted(
+        zip(
+            columns.image_id.tolist(), columns.rater_id.tolist(), columns.dimension_id.tolist(),
+            columns.value.tolist(), columns.repeat_index.tolist(), strict=True,
+        )
+    )  # fmt: skip
+    orm = sorted(
+        Rating.objects.filter(assessment__study=rated_study, assessment__status="submitted")
+        .values_list(
+            "assessment__image_id", "assessment__rater_id", "dimension_id", "value",
+            "assessment__repeat_index",
+        )
+    )  # fmt: skip
+    assert fast == orm
+    assert open_reading.rater_id not in columns.rater_id.tolist()
