@@ -24,6 +24,8 @@ def _media_in_tmp(settings, tmp_path):
     """Every test writes its files to its own folder, never to the developer's var/."""
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.UPLOAD_ROOT = tmp_path / "uploads"
+    # Full-strength password hashing costs ~0.4 s per user here; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

@@ -187,3 +187,12 @@ def test_coordinator_sees_the_figures_and_a_rater_is_refused(
     login(page, names.RATER)
     response = page.goto(f"{live_server.url}{url(rated)}")
     assert response.status == 403
+
+
+def test_the_results_link_is_shown_to_coordinators_but_not_to_raters(people, study, client):
+    from tests.factories import names as who
+
+    client.force_login(people[who.COORDINATOR])
+    assert "Study results" in client.get("/").content.decode()
+    client.force_login(people[who.RATER])
+    assert "Study results" not in client.get("/").content.decode()
