@@ -185,6 +185,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Expert rating of medical image quality with a model in the loop.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Two models have a "kind" field; name their enums instead of numbering them.
+    "ENUM_NAME_OVERRIDES": {
+        "DimensionKindEnum": "ratings.models.studies.DimensionKind",
+        "ExportKindEnum": "ratings.models.exports.ExportKind",
+    },
 }
 
 # Celery. The embedded default uses kombu's filesystem transport: no server needed, and a
