@@ -55,7 +55,9 @@ MR_CRITERIA = (
     "Non-diagnostic: motion artifacts prevent a diagnosis. Diagnostic: artifacts present but "
     "the image can be read. Excellent: no visible artifact."
 )
-# Share of each MR rater's worklist left unrated, so a demo login has MR work to do.
+# Share of each rater's own reading order left unrated, so every demo login has work to do
+# (on top of each simulated rater's coverage).
+CHEST_LEFT_UNRATED = 0.1
 MR_LEFT_UNRATED = 0.15
 # Share of chest images forming the "test set" on which three experts vote acceptability.
 ACCEPTABLE_SHARE = 0.3
@@ -222,6 +224,8 @@ def _chest_study(images: dict[str, Image], people: dict, seed: int) -> ReaderStu
 
     truths = {key: _truth(image) for key, image in images.items()}
     readings = sim.simulate_chest_ratings(truths, raters, seed=seed, acceptable_keys=test_keys)
+    cutoff = int(len(images) * (1 - CHEST_LEFT_UNRATED))
+    readings = [r for r in readings if r.sequence < cutoff]
     dims = {sim.GRAY_LEVEL: gray, sim.SHARPNESS: sharp, sim.ACCEPTABLE: acceptable}
     _store_readings(study, images, people, readings, dims)
     return study

@@ -100,3 +100,25 @@ def pydicom_admin():
     from django.contrib.auth import get_user_model
 
     return get_user_model().objects.get(username=ADMIN)
+
+
+@pytest.mark.django_db
+def test_the_demo_has_known_truth_and_leaves_every_rater_work_to_do():
+    from ratings.models import Assessment, Image, ReaderStudy, StudyImage
+    from ratings.seeding import CHEST_STUDY, MR_STUDY
+
+    seed_demo(DemoSize(chest_images=12, mr_series=3, mr_slices=2, real_files=False), seed=3,
+              say=lambda _msg: None)  # fmt: skip
+    for name in (CHEST_STUDY, MR_STUDY):
+        study = ReaderStudy.objects.get(name=name)
+        n_images = StudyImage.objects.filter(study=study).count()
+        raters = study.memberships.filter(role="rater").values_list("user_id", flat=True)
+        assert len(raters) == (10 if name == CHEST_STUDY else 2)
+        for rater in raters:
+            done = Assessment.objects.filter(study=study, rater_id=rater).count()
+            assert 0 < done < n_images, f"rater {rater} in {name}: {done} of {n_images}"
+    chest = Image.objects.filter(dataset__name="Demo chest radiographs")
+    assert chest.count() == 12
+    assert all(1 <= image.truth["gray_level"] <= 10 for image in chest)
+    assert all(image.rows == 768 and image.columns == 512 for image in chest)
+    assert {"DX", "CR"} >= set(chest.values_list("modality", flat=True))
