@@ -62,13 +62,12 @@ def _setup(n_images: int, work: Path) -> int:
     from ratings.ingest import ingest_paths
     from ratings.models import (
         Dataset,
-        Dimension,
-        DimensionKind,
         Membership,
         ReaderStudy,
         Role,
         StudyImage,
     )
+    from ratings.seeding import chest_paper_dimensions
 
     call_command("migrate", verbosity=0)
     folder = work / "in"
@@ -80,17 +79,7 @@ def _setup(n_images: int, work: Path) -> int:
     ingest_paths(dataset, [folder])
     study = ReaderStudy.objects.create(name=f"bench-viewer-{stamp}", dataset=dataset)
     StudyImage.objects.bulk_create(StudyImage(study=study, image=i) for i in dataset.images.all())
-    Dimension.objects.create(study=study, key="gray-level", label="Gray-level", order=0)
-    Dimension.objects.create(study=study, key="sharpness", label="Sharpness", order=1)
-    Dimension.objects.create(
-        study=study,
-        key="acceptable",
-        label="Acceptable",
-        kind=DimensionKind.BINARY,
-        min_value=0,
-        max_value=1,
-        order=2,
-    )
+    chest_paper_dimensions(study)
     users = get_user_model().objects
     rater = users.filter(username="bench-rater").first() or users.create_user(
         "bench-rater", password=PASSWORD

@@ -186,6 +186,28 @@ def _members(study: ReaderStudy, people: dict, rater_keys: list[str]) -> None:
     Membership.objects.bulk_create(rows)
 
 
+def chest_paper_dimensions(study: ReaderStudy) -> tuple[Dimension, Dimension, Dimension]:
+    """The chest paper's dimensions: gray-level and sharpness (1-10), acceptable (binary)."""
+    return (
+        Dimension.objects.create(
+            study=study, key="gray-level", label="Gray-level", criteria=GRAY_LEVEL_CRITERIA, order=0
+        ),
+        Dimension.objects.create(
+            study=study, key="sharpness", label="Sharpness", criteria=SHARPNESS_CRITERIA, order=1
+        ),
+        Dimension.objects.create(
+            study=study,
+            key="acceptable",
+            label="Acceptable",
+            kind=DimensionKind.BINARY,
+            min_value=0,
+            max_value=1,
+            criteria=ACCEPTABLE_CRITERIA,
+            order=2,
+        ),
+    )
+
+
 @transaction.atomic
 def _chest_study(images: dict[str, Image], people: dict, seed: int) -> ReaderStudy:
     dataset = next(iter(images.values())).dataset
@@ -199,22 +221,7 @@ def _chest_study(images: dict[str, Image], people: dict, seed: int) -> ReaderStu
         seed,
     )
     raters = sim.default_raters()
-    gray = Dimension.objects.create(
-        study=study, key="gray-level", label="Gray-level", criteria=GRAY_LEVEL_CRITERIA, order=0
-    )
-    sharp = Dimension.objects.create(
-        study=study, key="sharpness", label="Sharpness", criteria=SHARPNESS_CRITERIA, order=1
-    )
-    acceptable = Dimension.objects.create(
-        study=study,
-        key="acceptable",
-        label="Acceptable",
-        kind=DimensionKind.BINARY,
-        min_value=0,
-        max_value=1,
-        criteria=ACCEPTABLE_CRITERIA,
-        order=2,
-    )
+    gray, sharp, acceptable = chest_paper_dimensions(study)
     # As in the chest paper: three senior experts judge acceptability, on the test set only.
     keys = sorted(images)
     test_keys = set(keys[: max(1, int(len(keys) * ACCEPTABLE_SHARE))])

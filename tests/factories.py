@@ -5,8 +5,6 @@ from types import SimpleNamespace
 
 from ratings.models import (
     Dataset,
-    Dimension,
-    DimensionKind,
     Image,
     ImageFile,
     Membership,
@@ -15,6 +13,7 @@ from ratings.models import (
     Role,
     StudyImage,
 )
+from ratings.seeding import chest_paper_dimensions
 
 names = SimpleNamespace(
     RATER="alice",
@@ -65,17 +64,7 @@ def make_study(people: dict, n_images: int = 3, name: str | None = None) -> Read
     study = ReaderStudy.objects.create(name=name or f"study-{next(_counter)}", dataset=dataset)
     for image in dataset.images.all():
         StudyImage.objects.create(study=study, image=image)
-    Dimension.objects.create(study=study, key="gray-level", label="Gray-level", order=0)
-    Dimension.objects.create(study=study, key="sharpness", label="Sharpness", order=1)
-    Dimension.objects.create(
-        study=study,
-        key="acceptable",
-        label="Acceptable",
-        kind=DimensionKind.BINARY,
-        min_value=0,
-        max_value=1,
-        order=2,
-    )
+    chest_paper_dimensions(study)
     roles = {
         names.RATER: Role.RATER,
         names.RATER2: Role.RATER,
