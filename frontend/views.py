@@ -7,6 +7,7 @@ from django.shortcuts import render
 
 from ratings.models import AssessmentStatus, Role
 from ratings.permissions import Action, roles_in, studies_for
+from ratings.worklist import repeat_progress
 
 
 @login_required
@@ -30,11 +31,16 @@ def home(request: HttpRequest) -> HttpResponse:
     for study in studies:
         roles = roles_in(user, study)
         n_images, n_finished = study.n_images, min(study.n_finished, study.n_images)
+        is_rater = Role.RATER in roles and study.is_open
+        if is_rater and study.repeat_fraction > 0:
+            # Test-retest repeats are worklist items too: "all done" only after them.
+            n_repeats, n_repeats_finished = repeat_progress(study, user)
+            n_images, n_finished = n_images + n_repeats, n_finished + n_repeats_finished
         rows.append(
             {
                 "study": study,
                 "roles": sorted(roles),
-                "is_rater": Role.RATER in roles and study.is_open,
+                "is_rater": is_rater,
                 "n_images": n_images,
                 "n_finished": n_finished,
                 "n_remaining": n_images - n_finished,

@@ -4,6 +4,8 @@ The rules, in one place:
 - A submission carries a client-generated UUID (`client_id`). The same client id again (a retry
   after a network error, a second tab replaying the same offline queue) returns the stored
   assessment unchanged: never a second row, never an error.
+- A repeat (test-retest) reading carries `repeat_index` 1, accepted only for an image the
+  rater's worklist repeats (else 400): a client cannot make up second readings.
 - A *different* client id for an image the rater already read is refused with a `Conflict` (409)
   that names the stored assessment. It is never turned into a silent edit: a second tab that
   showed the same image must not overwrite the first tab's reading without the rater asking.
@@ -35,7 +37,7 @@ from .models import (
     ReaderStudy,
     StudyImage,
 )
-from .worklist import dimensions_for
+from .worklist import dimensions_for, own_repeats
 
 # A reading longer than this is not a reading (a tab left open overnight): durations are clamped.
 MAX_READING_MS = 4 * 3600 * 1000
@@ -260,6 +262,17 @@ def _image_in_study(study: ReaderStudy, image_id: Any) -> int:
     return image_id
 
 
+def check_repeat_index(study: ReaderStudy, rater, image_id: int, value: Any) -> int:
+    """0 for a first reading (also when absent), 1 for a repeat the worklist gives this rater."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or value not in (0, 1):
+        raise Invalid("repeat_index must be 0 (first reading) or 1 (repeat).")
+    if value == 1 and image_id not in own_repeats(study, rater):
+        raise Invalid("This image is not repeated in your worklist: it has no second reading.")
+    return int(value)
+
+
 def parse_client_id(value: Any, name: str = "client_id") -> uuid.UUID:
     try:
         return uuid.UUID(str(value))
@@ -279,16 +292,21 @@ def submit_assessment(
     values: Any = None,
     timing: Any = None,
     skip_reason: str = "",
+    repeat_index: Any = None,
     received_at: datetime | None = None,
 ) -> Outcome:
-    """Store a rater's reading (or skip) of one image. Idempotent by client id."""
+    """Store a rater's reading (or skip) of one image. Idempotent by client id.
+
+    `repeat_index` 1 is the second reading of an image the rater's worklist repeats.
+    """
     client_uuid = parse_client_id(client_id)
     existing = Assessment.objects.filter(client_id=client_uuid).first()
     if existing is not None:
         return _replay(existing, study, rater)
 
     image_id = _image_in_study(study, image_id)
-    check_not_already_read(study, rater, image_id, client_uuid)
+    repeat_index = check_repeat_index(study, rater, image_id, repeat_index)
+    check_not_already_read(study, rater, image_id, client_uuid, repeat_index)
     skipping = bool(skip_reason and str(skip_reason).strip())
     dimensions = dimensions_for(study, rater, image_id)
     if skipping:
@@ -311,7 +329,7 @@ def submit_assessment(
                 study=study,
                 image_id=image_id,
                 rater=rater,
-                repeat_index=0,
+                repeat_index=repeat_index,
                 client_id=client_uuid,
                 status=AssessmentStatus.SKIPPED if skipping else AssessmentStatus.SUBMITTED,
                 skip_reason=str(skip_reason).strip()[:500] if skipping else "",
@@ -342,7 +360,7 @@ def submit_assessment(
         if existing is not None:
             return _replay(existing, study, rater)
         other = Assessment.objects.filter(
-            study=study, image_id=image_id, rater=rater, repeat_index=0
+            study=study, image_id=image_id, rater=rater, repeat_index=repeat_index
         ).first()
         if other is None:
             raise
@@ -366,9 +384,13 @@ def _conflict(other: Assessment) -> Conflict:
     )
 
 
-def check_not_already_read(study: ReaderStudy, rater, image_id: int, client_uuid: uuid.UUID):
+def check_not_already_read(
+    study: ReaderStudy, rater, image_id: int, client_uuid: uuid.UUID, repeat_index: int = 0
+):
     other = (
-        Assessment.objects.filter(study=study, image_id=image_id, rater=rater, repeat_index=0)
+        Assessment.objects.filter(
+            study=study, image_id=image_id, rater=rater, repeat_index=repeat_index
+        )
         .exclude(client_id=client_uuid)
         .first()
     )

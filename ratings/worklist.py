@@ -8,6 +8,16 @@ priorities change (an image keeps its place relative to the others of its priori
 
 Resuming is "the first item in this order that has no finished assessment", so a reload, a new
 login or a new priority all land the rater on the right image.
+
+Test-retest repeats (`study.repeat_fraction` > 0): each rater reads `round(fraction * n_images)`
+of the images a second time (`repeat_index` 1). Which ones is a hash of (order_seed, rater id,
+"repeat", image id), so the subset is reproducible and differs between raters; an image whose
+repeat the rater already read stays repeated whatever happens to the fraction or the images.
+Placement, so the rater does not notice: the first readings keep exactly the order above, and
+each repeat goes to a hash-chosen place, uniformly between MIN_REPEAT_GAP first readings after
+its own and the end of the list. So at least MIN_REPEAT_GAP other images come between the two
+readings, and the repeats are spread over the rest of the list. Only the repeat of an image
+among the last MIN_REPEAT_GAP first readings cannot keep the gap: it goes at the end.
 """
 
 from __future__ import annotations
@@ -27,11 +37,84 @@ from .models import (
 )
 
 FINISHED = (AssessmentStatus.SUBMITTED, AssessmentStatus.SKIPPED)
+# Other images shown between an image's first reading and its repeat (the tail excepted): a few,
+# so that the same image twice in a row, or nearly, never gives the repeat away.
+MIN_REPEAT_GAP = 3
 
 
 def shuffle_key(order_seed: int, rater_id: int, image_id: int) -> bytes:
     """The image's place in one rater's shuffle: a stable hash, not Python's salted hash()."""
     return hashlib.sha256(f"{order_seed}:{rater_id}:{image_id}".encode()).digest()
+
+
+def repeat_key(order_seed: int, rater_id: int, image_id: int, purpose: str = "repeat") -> bytes:
+    """A stable hash of the image for one rater's repeats, independent of the shuffle's."""
+    return hashlib.sha256(f"{order_seed}:{rater_id}:{purpose}:{image_id}".encode()).digest()
+
+
+def n_repeats(repeat_fraction: float, n_images: int) -> int:
+    """How many images each rater reads twice: round(fraction * n), never more than n."""
+    if repeat_fraction <= 0:
+        return 0
+    return min(n_images, round(repeat_fraction * n_images))
+
+
+def repeated_images(
+    study: ReaderStudy, rater_id: int, image_ids: list[int], already: set[int] | None = None
+) -> set[int]:
+    """The images this rater reads a second time: the n_repeats with the smallest repeat key.
+
+    `already` (images whose repeat the rater has read) stay in the set, so a given second reading
+    never drops out of the worklist when the fraction is lowered or images are added.
+    """
+    k = n_repeats(study.repeat_fraction, len(image_ids))
+    ranked = sorted(image_ids, key=lambda i: repeat_key(study.order_seed, rater_id, i))
+    return set(ranked[:k]) | ((already or set()) & set(image_ids))
+
+
+def _unit(order_seed: int, rater_id: int, image_id: int) -> float:
+    """A reproducible number in [0, 1) for where the image's repeat goes."""
+    digest = repeat_key(order_seed, rater_id, image_id, "repeat-place")
+    # 53 bits, exact in a float: 64 would round the largest values up to 1.0, past the end.
+    return (int.from_bytes(digest[:8], "big") >> 11) / 2**53
+
+
+def place_repeats(
+    first_order: list[int], repeated: set[int], order_seed: int, rater_id: int
+) -> list[tuple[int, int]]:
+    """(image id, repeat_index) in reading order: the first readings, with the repeats among them.
+
+    The repeat of the image at index p goes right after the first reading at index
+    p + MIN_REPEAT_GAP + floor(u * room), u a hash in [0, 1) and room the places left, i.e.
+    uniformly between MIN_REPEAT_GAP places later and the end (at the end when no room is left).
+    """
+    n = len(first_order)
+    after: dict[int, list[int]] = {}
+    for p, image_id in enumerate(first_order):
+        if image_id not in repeated:
+            continue
+        room = n - p - MIN_REPEAT_GAP
+        if room > 0:
+            slot = p + MIN_REPEAT_GAP + int(_unit(order_seed, rater_id, image_id) * room)
+        else:
+            slot = n - 1
+        after.setdefault(slot, []).append(image_id)  # in first-reading order: deterministic
+    sequence: list[tuple[int, int]] = []
+    for index, image_id in enumerate(first_order):
+        sequence.append((image_id, 0))
+        sequence.extend((repeat, 1) for repeat in after.get(index, []))
+    return sequence
+
+
+def own_repeats(study: ReaderStudy, rater) -> set[int]:
+    """The images the rater's worklist repeats (what a repeat_index 1 submission must be for)."""
+    image_ids = list(StudyImage.objects.filter(study=study).values_list("image_id", flat=True))
+    already = set(
+        Assessment.objects.filter(study=study, rater=rater, repeat_index=1).values_list(
+            "image_id", flat=True
+        )
+    )
+    return repeated_images(study, rater.id, image_ids, already)
 
 
 @dataclass(frozen=True)
@@ -85,27 +168,47 @@ def ordered_study_images(study: ReaderStudy, rater_id: int) -> list[tuple[int, s
 
 
 def build_worklist(study: ReaderStudy, rater) -> Worklist:
-    """The rater's worklist with the status of each item (two queries whatever the study's size)."""
+    """The rater's worklist with the status of each item (two queries whatever the study's size).
+
+    Items are the first readings in the rater's order with the repeats placed among them.
+    """
     own = {
         (image_id, repeat): (status, client_id)
         for image_id, repeat, status, client_id in Assessment.objects.filter(
             study=study, rater=rater
         ).values_list("image_id", "repeat_index", "status", "client_id")
     }
+    ordered = ordered_study_images(study, rater.id)
+    about = {image_id: (label, priority) for image_id, label, priority in ordered}
+    first_order = [image_id for image_id, _, _ in ordered]
+    already = {image_id for image_id, repeat in own if repeat == 1}
+    repeated = repeated_images(study, rater.id, first_order, already)
     items = []
-    for position, (image_id, label, priority) in enumerate(ordered_study_images(study, rater.id)):
-        status, client_id = own.get((image_id, 0), ("todo", None))
+    sequence = place_repeats(first_order, repeated, study.order_seed, rater.id)
+    for position, (image_id, repeat_index) in enumerate(sequence):
+        label, priority = about[image_id]
+        status, client_id = own.get((image_id, repeat_index), ("todo", None))
         items.append(
             WorklistItem(
                 position=position,
                 image_id=image_id,
                 label=label or f"image {position + 1}",
                 priority=priority,
+                repeat_index=repeat_index,
                 status=str(status),
                 client_id=str(client_id) if client_id else None,
             )
         )
     return Worklist(study=study, rater_id=rater.id, items=items)
+
+
+def repeat_progress(study: ReaderStudy, rater) -> tuple[int, int]:
+    """(repeat items, finished ones) of the rater's worklist: what "n of N" adds for repeats."""
+    repeats = own_repeats(study, rater)
+    finished = Assessment.objects.filter(
+        study=study, rater=rater, repeat_index=1, image_id__in=repeats, status__in=FINISHED
+    ).count()
+    return len(repeats), finished
 
 
 def median_reading_ms(study: ReaderStudy, rater) -> int | None:

@@ -6,7 +6,8 @@ data (patient_key, site_key, sex, age band, truth never leave the server), no mo
     GET   /api/v1/studies/{id}/worklist/                    the rater's ordered worklist + progress
     GET   /api/v1/studies/{id}/images/{image}/              what the viewer needs for one image
     GET   /api/v1/studies/{id}/assessments/                 the rater's own assessments
-    POST  /api/v1/studies/{id}/assessments/                 submit or skip (idempotent by client_id)
+    POST  /api/v1/studies/{id}/assessments/                 submit or skip (idempotent by client_id;
+                                                            repeat_index 1: a worklist repeat)
     GET   /api/v1/studies/{id}/assessments/{client_id}/     one of the rater's own assessments
     PATCH /api/v1/studies/{id}/assessments/{client_id}/     change it (old values kept as revisions)
 """
@@ -61,6 +62,7 @@ def assessment_out(assessment: Assessment) -> dict:
     return {
         "client_id": str(assessment.client_id),
         "image": assessment.image_id,
+        "repeat_index": assessment.repeat_index,
         "status": assessment.status,
         "skip_reason": assessment.skip_reason,
         "ratings": ratings,
@@ -91,6 +93,11 @@ def worklist_payload(study: ReaderStudy, rater) -> dict:
     no further request; and the rater's own current values, so going back needs none either.
     Priorities order the list but are not sent: a model's choice is model output, and raters
     are blinded to it.
+
+    Repeats are blinded too: an item's `repeat_index` is only sent back with its submission and
+    never shown, its `mine` is its own reading (a repeat opens with an empty panel, not the first
+    reading's values), and when the list holds repeats every item is labelled by its place
+    ("Case 12") instead of the image label, which would show the same name twice.
     """
     worklist = build_worklist(study, rater)
     image_ids = [item.image_id for item in worklist.items]
@@ -104,19 +111,21 @@ def worklist_payload(study: ReaderStudy, rater) -> dict:
         for i in Image.objects.filter(id__in=image_ids).values("id", "modality", "n_frames")
     }
     dims = dimensions_by_image(study, rater, image_ids)
-    mine = {a.image_id: assessment_out(a) for a in _own_assessments(study, rater)}
+    mine = {(a.image_id, a.repeat_index): assessment_out(a) for a in _own_assessments(study, rater)}
+    neutral_labels = any(item.repeat_index for item in worklist.items)
     items = []
     for item in worklist.items:
         items.append(
             {
                 "position": item.position,
                 "image": item.image_id,
-                "label": item.label,
+                "repeat_index": item.repeat_index,
+                "label": f"Case {item.position + 1}" if neutral_labels else item.label,
                 "modality": images[item.image_id]["modality"],
                 "status": item.status,
                 "dimensions": dims[item.image_id],
                 "image_ids": image_ids_for(files.get(item.image_id, [])),
-                "mine": mine.get(item.image_id),
+                "mine": mine.get((item.image_id, item.repeat_index)),
             }
         )
     return {
@@ -151,7 +160,10 @@ def image_info(request: Request, study_id: int, image_id: int) -> Response:
     image = Image.objects.filter(pk=image_id, study_images__study=study).first()
     if image is None:
         return Response({"detail": "No such image in this study."}, status=404)
-    own = _own_assessments(study, request.user).filter(image=image).first()
+    repeat_index = 1 if request.query_params.get("repeat_index") == "1" else 0
+    own = (
+        _own_assessments(study, request.user).filter(image=image, repeat_index=repeat_index).first()
+    )
     return Response(
         {
             "image": image.id,
@@ -180,6 +192,7 @@ def assessments(request: Request, study_id: int) -> Response:
             values=data.get("ratings"),
             timing=data.get("timing"),
             skip_reason=data.get("skip_reason") or "",
+            repeat_index=data.get("repeat_index"),
         )
     except reading.ReadingError as exc:
         return _error(exc)

@@ -3,6 +3,10 @@
  * Flow: the page boots with the rater's worklist (in the HTML). It opens the first unfinished
  * image, prefetches the next ones, and on Enter stores the rating in the outbox (localStorage),
  * shows the next image at once, and lets the outbox send in the background.
+ *
+ * An item is one reading: an image and its repeat_index (1 for a test-retest repeat of an image
+ * read earlier). A repeat looks like any other item: its repeat_index only goes back to the
+ * server with the rating, and its panel opens empty (its own reading, not the first one).
  */
 (function () {
   "use strict";
@@ -67,9 +71,15 @@
     onResult: outboxResult,
   });
 
+  // The item an outbox entry is for (entries queued before repeats existed are first readings).
+  function itemFor(entry) {
+    var repeat = entry.repeat_index || 0;
+    return items.find(function (i) { return i.image === entry.image && (i.repeat_index || 0) === repeat; });
+  }
+
   // Ratings still in this browser's outbox count as given (a reload before they were sent).
   outbox.items().forEach(function (it) {
-    var item = items.find(function (i) { return i.image === it.image; });
+    var item = itemFor(it);
     if (item) applyLocal(item, it);
   });
 
@@ -366,7 +376,7 @@
       var changed = item.mine.status === "skipped" || list.some(function (d) { return item.mine.ratings[d.key] !== ratings[d.key]; });
       if (changed) {
         var change = {
-          kind: "change", image: item.image, method: "PATCH",
+          kind: "change", image: item.image, repeat_index: item.repeat_index || 0, method: "PATCH",
           url: boot.api + "assessments/" + item.mine.client_id + "/",
           body: { ratings: ratings, edit_id: IQAOutbox.uuid4(), timing: timingReport() },
         };
@@ -377,8 +387,8 @@
       var timing = timingReport();
       state.sessionDurations.push(timing.submitted_ms);
       var entry = {
-        kind: "submit", image: item.image, method: "POST", url: boot.api + "assessments/",
-        body: { client_id: IQAOutbox.uuid4(), image: item.image, ratings: ratings, timing: timing },
+        kind: "submit", image: item.image, repeat_index: item.repeat_index || 0, method: "POST", url: boot.api + "assessments/",
+        body: { client_id: IQAOutbox.uuid4(), image: item.image, repeat_index: item.repeat_index || 0, ratings: ratings, timing: timing },
       };
       outbox.add(entry);
       applyLocal(item, entry);
@@ -391,8 +401,8 @@
     if (!item || item.mine) return;
     state.submitStarted = performance.now();
     var entry = {
-      kind: "submit", image: item.image, method: "POST", url: boot.api + "assessments/",
-      body: { client_id: IQAOutbox.uuid4(), image: item.image, skip_reason: reason, timing: timingReport() },
+      kind: "submit", image: item.image, repeat_index: item.repeat_index || 0, method: "POST", url: boot.api + "assessments/",
+      body: { client_id: IQAOutbox.uuid4(), image: item.image, repeat_index: item.repeat_index || 0, skip_reason: reason, timing: timingReport() },
     };
     outbox.add(entry);
     applyLocal(item, entry);
@@ -407,7 +417,7 @@
   }
 
   function outboxResult(entry, outcome, data) {
-    var item = items.find(function (i) { return i.image === entry.image; });
+    var item = itemFor(entry);
     if (outcome === "stored") {
       if (item && data && item.mine) { item.mine.client_id = data.client_id; item.mine.status = data.status; }
       return;
@@ -614,6 +624,7 @@
 
   probe.outbox = function () { return outbox.items().length; };
   probe.current = function () { var item = current(); return item ? item.image : null; };
+  probe.position = function () { return state.pos; };
   probe.viewer = viewer;
   probe.state = state;
   renderBanner();

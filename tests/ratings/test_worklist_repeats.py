@@ -1,0 +1,295 @@
+"""Test-retest repeats: which images a rater reads twice, where the repeats go, submitting them."""
+
+import random
+import uuid
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+from ratings import reading
+from ratings.models import Assessment, AssessmentStatus, RatingRevision, ReaderStudy
+from ratings.results.study_data import study_report
+from ratings.worklist import MIN_REPEAT_GAP, build_worklist, place_repeats
+from tests.factories import make_study, names
+
+GOOD = {"gray-level": 7, "sharpness": 6, "acceptable": 1}
+
+
+@pytest.fixture
+def repeat_study(people):
+    study = make_study(people, n_images=30)
+    study.repeat_fraction = 0.2  # 6 of 30 images read twice
+    study.order_seed = 11
+    study.save()
+    return study
+
+
+@pytest.fixture
+def alice(people):
+    return people[names.RATER]
+
+
+@pytest.fixture
+def api(alice):
+    client = APIClient()
+    client.force_authenticate(alice)
+    return client
+
+
+def readings(study, user) -> list[tuple[int, int]]:
+    return [(item.image_id, item.repeat_index) for item in build_worklist(study, user).items]
+
+
+def repeated(study, user) -> set[int]:
+    return {image for image, repeat in readings(study, user) if repeat == 1}
+
+
+def read(study, user, image_id: int, repeat_index: int = 0, values=None):
+    return reading.submit_assessment(
+        study=study,
+        rater=user,
+        image_id=image_id,
+        client_id=uuid.uuid4(),
+        values=values or GOOD,
+        timing={"submitted_ms": 5_000, "rendered_ms": 50, "active_ms": 4_000},
+        repeat_index=repeat_index,
+    ).assessment
+
+
+def post(api, study, image_id, repeat_index=None, client_id=None, values=None):
+    body = {
+        "client_id": str(client_id or uuid.uuid4()),
+        "image": image_id,
+        "ratings": values or GOOD,
+        "timing": {"submitted_ms": 5_000, "rendered_ms": 50, "active_ms": 4_000},
+    }
+    if repeat_index is not None:
+        body["repeat_index"] = repeat_index
+    return api.post(f"/api/v1/studies/{study.id}/assessments/", body, format="json")
+
+
+# --- which images, how many -------------------------------------------------------------------
+
+
+def test_each_rater_repeats_round_fraction_times_n_images_the_same_ones_every_time(
+    repeat_study, people, alice
+):
+    bob = people[names.RATER2]
+    mine = repeated(repeat_study, alice)
+    assert len(mine) == 6
+    assert len(readings(repeat_study, alice)) == 36
+    again = ReaderStudy.objects.get(pk=repeat_study.pk)  # a reload: nothing kept in memory
+    assert repeated(again, alice) == mine
+    assert readings(again, alice) == readings(repeat_study, alice)
+    assert len(repeated(repeat_study, bob)) == 6 and repeated(repeat_study, bob) != mine
+    # Each repeated image is in the list exactly twice, once as each reading.
+    pairs = readings(repeat_study, alice)
+    assert len(set(pairs)) == len(pairs)
+    assert {image for image, repeat in pairs if repeat == 0} == set(
+        repeat_study.images.values_list("id", flat=True)
+    )
+
+
+@pytest.mark.parametrize(("fraction", "expected"), [(0.0, 0), (0.1, 3), (0.5, 15), (1.0, 30)])
+def test_the_number_of_repeats_follows_the_fraction(repeat_study, alice, fraction, expected):
+    repeat_study.repeat_fraction = fraction
+    repeat_study.save()
+    assert len(repeated(repeat_study, alice)) == expected
+
+
+def test_the_first_readings_keep_their_order_when_repeats_are_added(repeat_study, alice):
+    with_repeats = [image for image, repeat in readings(repeat_study, alice) if repeat == 0]
+    repeat_study.repeat_fraction = 0
+    repeat_study.save()
+    assert [image for image, _ in readings(repeat_study, alice)] == with_repeats
+
+
+def test_a_repeat_already_read_stays_when_the_fraction_is_lowered(repeat_study, alice):
+    image = sorted(repeated(repeat_study, alice))[0]
+    read(repeat_study, alice, image)
+    read(repeat_study, alice, image, repeat_index=1)
+    repeat_study.repeat_fraction = 0
+    repeat_study.save()
+    worklist = build_worklist(repeat_study, alice)
+    assert [(i.image_id, i.status) for i in worklist.items if i.repeat_index == 1] == [
+        (image, "submitted")
+    ]
+
+
+# --- where they go ----------------------------------------------------------------------------
+
+
+def gaps(sequence: list[tuple[int, int]]) -> dict[int, tuple[int, int]]:
+    """image -> (first reading's place among the first readings, items between its readings)."""
+    first_at, first_rank, out = {}, {}, {}
+    for position, (image, repeat) in enumerate(sequence):
+        if repeat == 0:
+            first_rank[image] = len(first_rank)
+            first_at[image] = position
+        else:
+            out[image] = (first_rank[image], position - first_at[image] - 1)
+    return out
+
+
+def test_each_repeat_comes_at_least_the_gap_after_its_first_reading_or_at_the_end():
+    rng = random.Random(5)
+    for trial in range(300):
+        n = rng.randint(1, 40)
+        first_order = rng.sample(range(1000), n)
+        chosen = set(rng.sample(first_order, rng.randint(0, n)))
+        sequence = place_repeats(first_order, chosen, order_seed=trial, rater_id=3)
+        assert [image for image, repeat in sequence if repeat == 0] == first_order
+        placed = gaps(sequence)
+        assert set(placed) == chosen
+        for image, (rank, between) in placed.items():
+            if rank < n - MIN_REPEAT_GAP:
+                assert between >= MIN_REPEAT_GAP, (trial, image, rank, between)
+            else:  # no room left: after every first reading
+                assert sequence.index((image, 1)) > sequence.index((first_order[-1], 0))
+
+
+def test_repeats_are_spread_over_the_list_not_bunched_at_the_end(people):
+    study = make_study(people, n_images=100)
+    study.repeat_fraction = 0.2
+    study.save()
+    sequence = readings(study, people[names.RATER])
+    positions = [p for p, (_, repeat) in enumerate(sequence) if repeat == 1]
+    assert len(positions) == 20
+    quarters = {4 * p // len(sequence) for p in positions}
+    assert quarters >= {1, 2, 3}, positions  # repeats in the middle of the list too
+    assert max(b for _, b in gaps(sequence).values()) > 20  # some repeats come much later
+
+
+# --- resuming, progress -----------------------------------------------------------------------
+
+
+def test_resume_goes_through_the_repeats_and_progress_counts_them(repeat_study, alice):
+    items = build_worklist(repeat_study, alice).items
+    first_repeat = next(i for i in items if i.repeat_index == 1)
+    for item in items[: first_repeat.position]:
+        read(repeat_study, alice, item.image_id, item.repeat_index)
+    worklist = build_worklist(repeat_study, alice)
+    # The first reading of that image is finished, its repeat is not: resume there.
+    assert worklist.next_position == first_repeat.position
+    assert worklist.items[first_repeat.position].status == "todo"
+    assert (worklist.n_finished, worklist.n_total) == (first_repeat.position, 36)
+
+    read(repeat_study, alice, first_repeat.image_id, repeat_index=1)
+    worklist = build_worklist(repeat_study, alice)
+    assert worklist.next_position == first_repeat.position + 1
+    assert worklist.n_finished == first_repeat.position + 1
+
+
+def test_the_home_page_counts_repeats_and_is_not_done_before_them(repeat_study, alice):
+    for image in repeat_study.images.all():
+        read(repeat_study, alice, image.id)
+    client = Client()
+    client.force_login(alice)
+    page = client.get("/").content.decode()
+    assert "30</strong> of 36 finished" in page
+    assert "All done" not in page
+    for image in repeated(repeat_study, alice):
+        read(repeat_study, alice, image, repeat_index=1)
+    page = client.get("/").content.decode()
+    assert "36</strong> of 36 finished" in page and "All done" in page
+
+
+# --- what the page gets -----------------------------------------------------------------------
+
+
+def test_a_repeat_is_not_told_apart_on_the_page_and_opens_with_an_empty_panel(
+    repeat_study, alice, api
+):
+    payload = api.get(f"/api/v1/studies/{repeat_study.id}/worklist/").json()
+    items = payload["items"]
+    assert payload["n_total"] == 36
+    first_repeat = next(i for i in items if i["repeat_index"] == 1)
+    first_reading = next(
+        i for i in items if i["image"] == first_repeat["image"] and i["repeat_index"] == 0
+    )
+    # Same fields, and labels that name places, not images: the same image is not named twice.
+    assert first_repeat.keys() == first_reading.keys()
+    labels = [i["label"] for i in items]
+    assert labels == [f"Case {n}" for n in range(1, 37)]
+    image_labels = set(repeat_study.images.values_list("label", flat=True))
+    assert not image_labels & set(labels)
+
+    assert post(api, repeat_study, first_reading["image"]).status_code == 201
+    items = api.get(f"/api/v1/studies/{repeat_study.id}/worklist/").json()["items"]
+    assert items[first_reading["position"]]["mine"]["ratings"] == GOOD
+    assert items[first_repeat["position"]]["mine"] is None  # not the first reading's values
+    assert items[first_repeat["position"]]["status"] == "todo"
+
+
+def test_without_repeats_the_page_shows_the_image_labels(repeat_study, alice, api):
+    repeat_study.repeat_fraction = 0
+    repeat_study.save()
+    items = api.get(f"/api/v1/studies/{repeat_study.id}/worklist/").json()["items"]
+    assert {i["label"] for i in items} == set(repeat_study.images.values_list("label", flat=True))
+
+
+# --- submitting -------------------------------------------------------------------------------
+
+
+def test_a_forged_repeat_of_an_image_not_repeated_is_refused(repeat_study, alice, api, people):
+    others = set(repeat_study.images.values_list("id", flat=True)) - repeated(repeat_study, alice)
+    image = sorted(others)[0]
+    assert post(api, repeat_study, image).status_code == 201
+    response = post(api, repeat_study, image, repeat_index=1)
+    assert response.status_code == 400
+    assert "not repeated" in response.json()["detail"]
+    # Bob's repeats are not Alice's.
+    bobs_only = repeated(repeat_study, people[names.RATER2]) - repeated(repeat_study, alice)
+    assert post(api, repeat_study, sorted(bobs_only)[0], repeat_index=1).status_code == 400
+    for bad in (2, "1", True, -1):
+        response = post(api, repeat_study, image, repeat_index=bad)
+        assert response.status_code == 400, bad
+        assert "repeat_index" in response.json()["detail"]
+    assert Assessment.objects.filter(study=repeat_study, repeat_index__gt=0).count() == 0
+
+
+def test_a_repeat_is_stored_once_as_the_second_reading_and_edited_with_a_revision(
+    repeat_study, alice, api
+):
+    image = sorted(repeated(repeat_study, alice))[0]
+    assert post(api, repeat_study, image, repeat_index=0).status_code == 201
+    client_id = uuid.uuid4()
+    second = {"gray-level": 5, "sharpness": 6, "acceptable": 1}
+    response = post(api, repeat_study, image, 1, client_id, second)
+    assert response.status_code == 201, response.json()
+    assert response.json()["ratings"] == second
+    # A retry of the same submission stores nothing twice.
+    assert post(api, repeat_study, image, 1, client_id, second).status_code == 200
+    # Another repeat of the same image (a second tab) is a conflict, like a first reading.
+    assert post(api, repeat_study, image, repeat_index=1).status_code == 409
+    stored = Assessment.objects.get(study=repeat_study, image_id=image, repeat_index=1)
+    assert (stored.client_id, stored.status) == (client_id, AssessmentStatus.SUBMITTED)
+    first = Assessment.objects.get(study=repeat_study, image_id=image, repeat_index=0)
+    assert {r.dimension.key: r.value for r in first.ratings.all()} == GOOD
+
+    response = api.patch(
+        f"/api/v1/studies/{repeat_study.id}/assessments/{client_id}/",
+        {"ratings": {**second, "gray-level": 8}},
+        format="json",
+    )
+    assert response.status_code == 200 and response.json()["ratings"]["gray-level"] == 8
+    revisions = RatingRevision.objects.filter(rating__assessment=stored)
+    assert [(r.rating.dimension.key, r.value) for r in revisions] == [("gray-level", 5)]
+    assert not RatingRevision.objects.filter(rating__assessment=first).exists()
+
+
+def test_repeats_read_through_the_worklist_feed_the_retest_statistics(repeat_study, alice, api):
+    for item in build_worklist(repeat_study, alice).items:
+        # Second readings one point lower: the retest pairs are really the two readings.
+        gray = 6 - item.repeat_index + item.image_id % 3
+        values = {**GOOD, "gray-level": gray}
+        response = post(api, repeat_study, item.image_id, item.repeat_index, values=values)
+        assert response.status_code == 201, response.json()
+    assert build_worklist(repeat_study, alice).next_position is None
+    assert Assessment.objects.filter(study=repeat_study, repeat_index=1).count() == 6
+
+    retest = study_report(repeat_study)["dimensions"]["gray-level"]["retest"]
+    assert retest["raters"]["R-alice"]["n_pairs"] == 6
+    assert retest["pooled"]["n_pairs"] == 6
+    assert retest["raters"]["R-alice"]["mad"] == pytest.approx(1.0)
