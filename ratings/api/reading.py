@@ -17,6 +17,8 @@ from __future__ import annotations
 from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils.http import urlencode
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
@@ -148,12 +150,18 @@ def _error(exc: reading.ReadingError) -> Response:
     return Response({"detail": exc.detail, **exc.extra}, status=exc.status)
 
 
+# The reading endpoints answer plain JSON documents (described in their docstrings).
+_JSON = {"request": OpenApiTypes.OBJECT, "responses": OpenApiTypes.OBJECT}
+
+
+@extend_schema(operation_id="reading_worklist", **_JSON)
 @api_view(["GET"])
 def worklist(request: Request, study_id: int) -> Response:
     study = get_study(request.user, study_id, Action.RATE)
     return Response(worklist_payload(study, request.user))
 
 
+@extend_schema(operation_id="reading_image", **_JSON)
 @api_view(["GET"])
 def image_info(request: Request, study_id: int, image_id: int) -> Response:
     study = get_study(request.user, study_id, Action.RATE)
@@ -176,6 +184,8 @@ def image_info(request: Request, study_id: int, image_id: int) -> Response:
     )
 
 
+@extend_schema(methods=["GET"], operation_id="reading_assessments_list", **_JSON)
+@extend_schema(methods=["POST"], operation_id="reading_assessments_submit", **_JSON)
 @api_view(["GET", "POST"])
 def assessments(request: Request, study_id: int) -> Response:
     if request.method == "GET":
@@ -203,6 +213,8 @@ def assessments(request: Request, study_id: int) -> Response:
     )
 
 
+@extend_schema(methods=["GET"], operation_id="reading_assessment_get", **_JSON)
+@extend_schema(methods=["PATCH"], operation_id="reading_assessment_change", **_JSON)
 @api_view(["GET", "PATCH"])
 def assessment_detail(request: Request, study_id: int, client_id: str) -> Response:
     action = Action.VIEW_STUDY if request.method == "GET" else Action.RATE
