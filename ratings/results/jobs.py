@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
@@ -180,32 +180,58 @@ def claim(job_id: int) -> bool:
     return taken == 1
 
 
+class ProgressWriter:
+    """Writes a running job's progress (at most once a second) on a connection of its own.
+
+    The export's own connection may be streaming a COPY (another statement there would wait
+    for it forever) or hold a transaction open for a server-side cursor (an update there would
+    stay invisible to the user polling the job until the very end).
+    """
+
+    def __init__(self, job_id: int) -> None:
+        self.job_id = job_id
+        self.last = float("-inf")
+        self.connection = None
+
+    def __call__(self, fraction: float) -> None:
+        now = time.monotonic()
+        if now - self.last < PROGRESS_EVERY_S:
+            return
+        self.last = now
+        if self.connection is None:
+            self.connection = connections.create_connection(DEFAULT_DB_ALIAS)
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {ExportJob._meta.db_table} SET progress = %s, heartbeat_at = %s "
+                "WHERE id = %s AND status = %s",
+                [min(max(fraction, 0.0), 1.0), timezone.now(), self.job_id, JobStatus.RUNNING],
+            )
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+
 def run_export_job(job_id: int) -> None:
     """Run one export job if it can be claimed; record success or the error on its row."""
     if not claim(job_id):
         logger.info("export job %s is not pending (already run or running): nothing to do", job_id)
         return
     job = ExportJob.objects.select_related("study").get(pk=job_id)
-    last = [0.0]
-
-    def progress(fraction: float) -> None:
-        now = time.monotonic()
-        if now - last[0] >= PROGRESS_EVERY_S:
-            last[0] = now
-            ExportJob.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(
-                progress=min(max(fraction, 0.0), 1.0), heartbeat_at=timezone.now()
-            )
-
+    progress = ProgressWriter(job_id)
     try:
         result = EXPORTERS[job.kind](job, progress)
-    except Exception as exc:
+    except Exception as exc:  # any failure is the job's error, shown to the user
         logger.exception("export job %s failed", job_id)
+        progress.close()
         ExportJob.objects.filter(pk=job_id).update(
             status=JobStatus.FAILED,
             error=f"{type(exc).__name__}: {exc}"[:2000],
             finished_at=timezone.now(),
         )
         return
+    progress.close()
     ExportJob.objects.filter(pk=job_id).update(
         status=JobStatus.SUCCEEDED,
         progress=1.0,
