@@ -19,8 +19,10 @@ RADIOLOGIST = "radiologist"
 RADIOGRAPHER = "radiographer"
 
 # Planted score offsets (points on the 1-10 scale), centred on 0 so the panel's MOS is unbiased.
-# rater03 is by far the most lenient (+1.5); statistics should find exactly that.
-PLANTED_BIASES = (0.3, -0.4, 1.5, -0.6, 0.1, -0.2, 0.5, -0.9, 0.0, -0.3)
+# rater03 is by far the harshest (-1.5); statistics should find exactly that. The largest bias
+# is negative because scores are clipped at 10 and most images are good: a large lenient bias
+# would be partly hidden by the ceiling, a harsh one stays fully visible. They sum to zero.
+PLANTED_BIASES = (0.3, 0.4, -1.5, 0.6, 0.1, -0.2, 0.5, -0.9, 0.6, 0.1)
 MEDIAN_ACTIVE_S = 9.5  # before the slow-down on poor images; the overall median lands near 11 s
 ACTIVE_SIGMA = 0.5  # log-normal spread: the paper's IQR of ~7.5 s around an 11 s median
 

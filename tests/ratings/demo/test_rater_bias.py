@@ -46,7 +46,7 @@ def test_biases_recovered_by_mean_difference_from_mos(readings, dim):
     recovered = np.nanmean(table[mid] - mos[mid, None], axis=0)
     np.testing.assert_allclose(recovered, PLANTED_BIASES, atol=0.2)
     assert int(np.argmax(np.abs(recovered))) == int(np.argmax(np.abs(PLANTED_BIASES)))
-    assert default_raters()[int(np.argmax(recovered))].key == "rater03"
+    assert default_raters()[int(np.argmax(np.abs(recovered)))].key == "rater03"
 
 
 def test_scores_are_integers_1_to_10_and_coverage_is_partial(readings):
