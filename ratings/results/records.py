@@ -11,7 +11,8 @@ ratings always give the same report.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +55,56 @@ class RatingColumns:
         return RatingColumns(*(getattr(self, name)[index] for name in COLUMNS))
 
 
+def can_read_concurrently() -> bool:
+    """Whether reads may go through connections of their own (other threads') in parallel.
+
+    Not inside a transaction: another connection cannot see its uncommitted rows (tests run
+    each in one) nor share its snapshot (exports read in one). PostgreSQL only.
+    """
+    return (
+        connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        and connection.get_autocommit()
+    )
+
+
+def run_concurrently(*calls: Callable[[], Any]) -> list[Any]:
+    """Results of the calls, run in parallel threads where `can_read_concurrently`.
+
+    The first call runs in this thread on this connection; each other in a thread of its own,
+    on a connection of its own (Django's connections are per thread) that is closed when the
+    call returns. PostgreSQL serves the queries on separate cores. Otherwise they run in turn.
+    """
+    if len(calls) < 2 or not can_read_concurrently():
+        return [call() for call in calls]
+    results: list[Any] = [None] * len(calls)
+    errors: list[BaseException | None] = [None] * len(calls)
+
+    def work(index: int) -> None:
+        try:
+            results[index] = calls[index]()
+        except BaseException as error:  # re-raised in the calling thread
+            errors[index] = error
+        finally:
+            connection.close()  # this thread's own connection
+
+    threads = [
+        threading.Thread(target=work, args=(index,), name=f"read-{index}", daemon=True)
+        for index in range(1, len(calls))
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        results[0] = calls[0]()
+    finally:
+        for thread in threads:
+            thread.join()
+    for error in errors:
+        if error is not None:
+            raise error
+    return results
+
+
 def image_keys(study: ReaderStudy) -> dict[int, str]:
     """Image id -> the name exports use for it: its neutral label, or its id if it has none."""
     # Plain SQL: at 100k images the ORM's per-row cost was most of this function's time.
@@ -66,18 +117,23 @@ def image_keys(study: ReaderStudy) -> dict[int, str]:
         return {pk: (label or str(pk)) for pk, label in cursor.fetchall()}
 
 
-def rater_names(study: ReaderStudy) -> dict[int, tuple[str, str]]:
+def rater_names(
+    study: ReaderStudy, user_ids: Iterable[int] | None = None
+) -> dict[int, tuple[str, str]]:
     """User id -> (pseudonym, profession) of everyone who submitted in the study.
 
     A rater without a profile is named ``rater-<user id>``: exports never show a username.
     Their profession is the model's default, "other", as it would be with a new profile.
+    ``user_ids`` names only those users instead (e.g. the raters of columns already read,
+    which spares a DISTINCT over every assessment of the study).
     """
-    user_ids = (
-        study.assessments.filter(status=AssessmentStatus.SUBMITTED)
-        .order_by()  # the model's default ordering would make DISTINCT return every row
-        .values_list("rater_id", flat=True)
-        .distinct()
-    )
+    if user_ids is None:
+        user_ids = (
+            study.assessments.filter(status=AssessmentStatus.SUBMITTED)
+            .order_by()  # the model's default ordering would make DISTINCT return every row
+            .values_list("rater_id", flat=True)
+            .distinct()
+        )
     names = {pk: (f"rater-{pk}", Profession.OTHER.value) for pk in user_ids}
     profiles = RaterProfile.objects.filter(user_id__in=list(names)).values_list(
         "user_id", "pseudonym", "profession"
@@ -104,46 +160,69 @@ def _submitted(study: ReaderStudy, dimension_ids: list[int] | None):
     return ratings
 
 
-def _packed_columns(sql: str, params: list[Any]) -> list[np.ndarray]:
-    """Run a query whose one row holds each column as packed big-endian int4s."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return [np.frombuffer(bytes(part or b""), dtype=">i4").astype(np.int64) for part in row]
+def _fetch_one(sql: str, params: list[Any]) -> tuple[Any, ...]:
+    """The one row of a query; with psycopg 3 in binary format.
+
+    Why: Django's psycopg 3 cursors bind on the client, which allows only text results, and
+    text sends bytea as hex - twice the bytes, encoded by the server and decoded here.
+    """
+    connection.ensure_connection()
+    if connection.Database.__name__ != "psycopg":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+    from psycopg import Cursor
+
+    with connection.wrap_database_errors, Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, binary=True)
+        return cursor.fetchone()
+
+
+def _packed_columns(sql: str, params: list[Any], n_columns: int) -> list[np.ndarray]:
+    """Run a query whose one value holds its rows as packed big-endian int4s, row after row."""
+    (packed,) = _fetch_one(sql, params)
+    table = np.frombuffer(packed or b"", dtype=">i4").reshape(-1, n_columns)
+    return [table[:, column].astype(np.int64) for column in range(n_columns)]
 
 
 def _columns_postgresql(study: ReaderStudy, dimension_ids: list[int] | None) -> list[np.ndarray]:
     """The columns from two single-table queries, joined here on the assessment id.
 
-    Each query returns one row holding each column as packed int4s: two million ratings leave
-    the server as a few byte strings instead of two million tuples. Ratings are found through
-    the study's dimensions, so the server never joins two million rows to their assessments
-    (the join cost more than everything else together); numpy does it in a fraction.
+    Each query returns one value holding its rows as packed int4s: two million ratings leave
+    the server as one byte string instead of two million tuples (one aggregate of the row's
+    concatenated int4s costs the server less than one aggregate per column). Ratings are found
+    through the study's dimensions, so the server never joins two million rows to their
+    assessments (the join cost more than everything else together); numpy does it in a
+    fraction. Outside a transaction the two queries run in parallel, on two connections
+    (`run_concurrently`).
     """
     rating, assessment = Rating._meta.db_table, Assessment._meta.db_table
 
     ACTIVE_MS = f"COALESCE(active_ms, {NO_TIME})"  # noqa: N806
 
     def packed(*exprs: str) -> str:
-        return ", ".join(f"string_agg(int4send(({e})::int4), ''::bytea)" for e in exprs)
+        return "string_agg(" + " || ".join(f"int4send(({e})::int4)" for e in exprs) + ", '')"
 
-    a_id, image_id, rater_id, active_ms, repeat_index = _packed_columns(
-        f"SELECT {packed('id', 'image_id', 'rater_id', ACTIVE_MS, 'repeat_index')} "
-        f"FROM {assessment} WHERE study_id = %s AND status = %s",
-        [study.pk, AssessmentStatus.SUBMITTED.value],
-    )
     if dimension_ids is None:
         dimension_ids = list(study.dimensions.values_list("pk", flat=True))
-    r_assessment, dimension_id, value = _packed_columns(
-        f"SELECT {packed('assessment_id', 'dimension_id', 'value')} "
-        f"FROM {rating} WHERE dimension_id = ANY(%s)",
-        [list(dimension_ids)],
+    (a_id, image_id, rater_id, active_ms, repeat_index), (r_assessment, dimension_id, value) = (
+        run_concurrently(
+            lambda: _packed_columns(
+                f"SELECT {packed('id', 'image_id', 'rater_id', ACTIVE_MS, 'repeat_index')} "
+                f"FROM {assessment} WHERE study_id = %s AND status = %s",
+                [study.pk, AssessmentStatus.SUBMITTED.value],
+                5,
+            ),
+            lambda: _packed_columns(
+                f"SELECT {packed('assessment_id', 'dimension_id', 'value')} "
+                f"FROM {rating} WHERE dimension_id = ANY(%s)",
+                [list(dimension_ids)],
+                3,
+            ),
+        )
     )
     # Each rating's assessment among the submitted ones (ratings of open ones are dropped).
-    order = np.argsort(a_id)
-    where = np.searchsorted(a_id, r_assessment, sorter=order)
-    where = order[np.minimum(where, max(len(order) - 1, 0))] if len(order) else where
-    keep = (a_id[where] == r_assessment) if len(order) else np.zeros(len(value), dtype=bool)
+    where, keep = _positions(a_id, r_assessment)
     where = where[keep]
     return [
         image_id[where],
@@ -153,6 +232,52 @@ def _columns_postgresql(study: ReaderStudy, dimension_ids: list[int] | None) -> 
         active_ms[where],
         repeat_index[where],
     ]
+
+
+def _positions(ids: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each wanted id's position in `ids` (distinct) and whether it is there at all.
+
+    Positions of absent ids are arbitrary (in range); mask them with the second array. A direct
+    lookup table over the id range when that is compact (ids are serial), else a sorted search.
+    """
+    if not len(ids):
+        return np.zeros(len(wanted), dtype=np.int64), np.zeros(len(wanted), dtype=bool)
+    low, high = int(ids.min()), int(ids.max())
+    if high - low < 4 * len(ids) + (1 << 20):
+        table = np.full(high - low + 1, -1, dtype=np.int64)
+        table[ids - low] = np.arange(len(ids), dtype=np.int64)
+        inside = (wanted >= low) & (wanted <= high)
+        where = table[np.where(inside, wanted - low, 0)]
+        keep = inside & (where >= 0)
+        return np.where(keep, where, 0), keep
+    order = np.argsort(ids)
+    where = order[np.minimum(np.searchsorted(ids, wanted, sorter=order), len(order) - 1)]
+    return where, ids[where] == wanted
+
+
+def _record_order(columns: RatingColumns, rank: np.ndarray) -> np.ndarray:
+    """The permutation that sorts by (repeat_index, image_id, rater_id, dimension rank).
+
+    Exactly np.lexsort of those keys (both stable), but through one int64 key made of the
+    offsets from each column's minimum: the rows mostly come in that order already, which a
+    stable sort of one key exploits (tens of ms for 2M rows instead of hundreds). lexsort when
+    the key would not fit in 63 bits.
+    """
+    keys = (columns.repeat_index, columns.image_id, columns.rater_id, rank)
+    if not len(rank):
+        return np.zeros(0, dtype=np.int64)
+    lows = [int(k.min()) for k in keys]
+    spans = [int(k.max()) - low + 1 for k, low in zip(keys, lows, strict=True)]
+    total = 1
+    for span in spans:
+        total *= span
+    if total >= 1 << 62:
+        return np.lexsort(keys[::-1])
+    combined = keys[0] - lows[0]
+    for key, low, span in zip(keys[1:], lows[1:], spans[1:], strict=True):
+        combined *= span
+        combined += key - low
+    return np.argsort(combined, kind="stable")
 
 
 def _dimension_rank(study: ReaderStudy, dimension_id: np.ndarray) -> np.ndarray:
@@ -166,8 +291,14 @@ def _dimension_rank(study: ReaderStudy, dimension_id: np.ndarray) -> np.ndarray:
     return ranks[np.searchsorted(ids, dimension_id)]
 
 
-def rating_columns(study: ReaderStudy, dimensions: Iterable[str] | None = None) -> RatingColumns:
-    """The study's submitted ratings as columns, in the fixed record order (module docstring)."""
+def rating_columns(
+    study: ReaderStudy, dimensions: Iterable[str] | None = None, ordered: bool = True
+) -> RatingColumns:
+    """The study's submitted ratings as columns, in the fixed record order (module docstring).
+
+    ``ordered=False`` leaves them in the order read, for callers that do not depend on it
+    (study_data pivots them to matrices and derives the record order's image order itself).
+    """
     dimension_ids = None
     if dimensions is not None:
         dimension_ids = list(
@@ -194,9 +325,10 @@ def rating_columns(study: ReaderStudy, dimensions: Iterable[str] | None = None) 
         ).reshape(-1, len(COLUMNS))
         arrays = list(table.T)
     columns = RatingColumns(*arrays)
+    if not ordered:
+        return columns
     rank = _dimension_rank(study, columns.dimension_id)
-    index = np.lexsort((rank, columns.rater_id, columns.image_id, columns.repeat_index))
-    return columns.take(index)
+    return columns.take(_record_order(columns, rank))
 
 
 def records_for_study(

@@ -13,19 +13,29 @@ from typing import Any
 import numpy as np
 
 from ratings.stats.records import DimensionData
-from ratings.stats.report import dimension_report
+from ratings.stats.report import dimension_reports
 
 from ..models import DimensionKind, ReaderStudy
-from .records import NO_TIME, RatingColumns, image_keys, rater_names, rating_columns
+from .records import (
+    NO_TIME,
+    RatingColumns,
+    image_keys,
+    rater_names,
+    rating_columns,
+    run_concurrently,
+)
 
 
 def study_dimension_data(
     study: ReaderStudy, dimensions: Iterable[str] | None = None
 ) -> dict[str, DimensionData]:
     """Dimension key -> its matrices, for every dimension with submitted ratings."""
-    columns = rating_columns(study, dimensions)
-    images = image_keys(study)
-    raters = rater_names(study)
+    # The image names are read alongside the ratings (in parallel outside a transaction).
+    # Unordered: `_pivot` needs no sorted rows (sorting 2M rows cost more than pivoting).
+    columns, images = run_concurrently(
+        lambda: rating_columns(study, dimensions, ordered=False), lambda: image_keys(study)
+    )
+    raters = rater_names(study, _distinct(columns.rater_id).tolist())
     out = {}
     for dimension in study.dimensions.order_by("order", "pk"):
         rows = np.flatnonzero(columns.dimension_id == dimension.pk)
@@ -35,12 +45,10 @@ def study_dimension_data(
 
 
 def _pivot(dimension, columns: RatingColumns, images: dict, raters: dict) -> DimensionData:
-    # Images in order of first appearance (the columns come sorted first readings first).
-    image_ids, first_seen = np.unique(columns.image_id, return_index=True)
-    image_ids = image_ids[np.argsort(first_seen, kind="stable")]
+    image_ids = _image_order(columns.image_id, columns.repeat_index)
     image_code = _codes(columns.image_id, image_ids)
     # Raters sorted by pseudonym, so rater-pair keys do not depend on database ids.
-    rater_ids = sorted(np.unique(columns.rater_id).tolist(), key=lambda pk: raters[pk][0])
+    rater_ids = sorted(_distinct(columns.rater_id).tolist(), key=lambda pk: raters[pk][0])
     rater_code = _codes(columns.rater_id, np.asarray(rater_ids, dtype=np.int64))
     shape = (len(image_ids), len(rater_ids))
 
@@ -82,8 +90,44 @@ def _pivot(dimension, columns: RatingColumns, images: dict, raters: dict) -> Dim
     )
 
 
+def _image_order(image_id: np.ndarray, repeat_index: np.ndarray) -> np.ndarray:
+    """Distinct image ids in order of first appearance in the record order, whatever the order
+    of the rows given: records are sorted by repeat index, then image id (rating_columns), so
+    that is the images of first readings by id, then those first seen in a repeat, by id..."""
+    repeats = _distinct(repeat_index).tolist()
+    if len(repeats) <= 1:
+        return _distinct(image_id)
+    parts: list[np.ndarray] = []
+    for repeat in repeats:
+        ids = _distinct(image_id[repeat_index == repeat])
+        if parts:
+            ids = ids[np.isin(ids, np.concatenate(parts), invert=True)]
+        parts.append(ids)
+    return np.concatenate(parts)
+
+
+def _compact(low: int, high: int, n: int) -> bool:
+    """Whether ids in [low, high] are dense enough (serial keys) for a lookup table over them."""
+    return high - low < 4 * n + (1 << 20)
+
+
+def _distinct(ids: np.ndarray) -> np.ndarray:
+    """np.unique(ids) (sorted distinct ids), by counting when the id range is compact."""
+    if len(ids):
+        low, high = int(ids.min()), int(ids.max())
+        if _compact(low, high, len(ids)):
+            return np.flatnonzero(np.bincount(ids - low)) + low
+    return np.unique(ids)
+
+
 def _codes(ids: np.ndarray, ordered_ids: np.ndarray) -> np.ndarray:
     """Each id's position in `ordered_ids` (which holds every id once)."""
+    if len(ordered_ids):
+        low, high = int(ordered_ids.min()), int(ordered_ids.max())
+        if _compact(low, high, len(ordered_ids)):
+            table = np.empty(high - low + 1, dtype=np.intp)
+            table[ordered_ids - low] = np.arange(len(ordered_ids), dtype=np.intp)
+            return table[ids - low]
     sorter = np.argsort(ordered_ids)
     return sorter[np.searchsorted(ordered_ids, ids, sorter=sorter)]
 
@@ -100,12 +144,9 @@ def study_report(
     """The agreement report (contract: ratings/stats/report.py) of a study's ratings.
 
     `options` are those of `ratings.stats.report.dimension_report` (screen, score_bins...);
-    `tie_breaks` maps a dimension key to the class that wins a majority tie.
+    `tie_breaks` maps a dimension key to the class that wins a majority tie. The dimensions
+    are computed in parallel (`ratings.stats.report.dimension_reports`).
     """
-    ties = dict(options.pop("tie_breaks", None) or {})
-    return {
-        "dimensions": {
-            key: dimension_report(data, tie_break=ties.get(key), **options)
-            for key, data in study_dimension_data(study, dimensions).items()
-        }
-    }
+    ties = options.pop("tie_breaks", None)
+    data = study_dimension_data(study, dimensions)
+    return {"dimensions": dimension_reports(data, ties, **options)}

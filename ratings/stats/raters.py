@@ -30,7 +30,9 @@ def _time_summary(values: np.ndarray) -> dict[str, Any]:
     v = values[~np.isnan(values)]
     if v.size == 0:
         return {"n": 0, "median": None, "q1": None, "q3": None, "iqr": None}
-    q1, med, q3 = np.percentile(v, [25, 50, 75])
+    # Sorted first: the percentiles depend only on the order statistics, so they are the same,
+    # and numpy's (SIMD) sort plus a partition of sorted data beats partitioning raw data.
+    q1, med, q3 = np.percentile(np.sort(v), [25, 50, 75])
     return {"n": int(v.size), "median": num(med), "q1": num(q1), "q3": num(q3), "iqr": num(q3 - q1)}
 
 
@@ -78,15 +80,21 @@ def rater_summary(
     finite = np.where(np.isfinite(biases), np.abs(biases), -1.0)
     largest = int(finite.argmax()) if (finite >= 0).any() else -1
 
+    n_rated = present.sum(axis=0)
+    if numeric:
+        # Each rater's np.nanmean(x[:, j]), all at once: nanmean sums a contiguous copy with
+        # NaN -> 0 and divides by the count; so do these, row by row of the transposed copy.
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = np.ascontiguousarray(np.where(present, x, 0.0).T).sum(axis=1) / n_rated
     for j, rater in enumerate(raters):
-        entry: dict[str, Any] = {"n_rated": int(present[:, j].sum())}
+        entry: dict[str, Any] = {"n_rated": int(n_rated[j])}
         if groups is not None:
             entry["group"] = groups.get(rater)
         if numeric:
             entry.update(
                 {
                     "n_vs_rest": int(n_shared[j]),
-                    "mean": num(np.nanmean(x[:, j])) if present[:, j].any() else None,
+                    "mean": num(means[j]) if n_rated[j] else None,
                     "bias": num(biases[j]),
                     "r_vs_rest": num(r[j]),
                     "bias_outlier": bool(

@@ -30,8 +30,11 @@ Every float is finite or null (undefined statistics are null, never NaN / inf).
 from __future__ import annotations
 
 import gc
+import os
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -74,20 +77,33 @@ class _Clock:
         self.last = now
 
 
+_gc_lock = threading.Lock()
+_gc_pauses = 0  # reports (threads) inside _gc_paused now
+_gc_was_enabled = False
+
+
 @contextmanager
 def _gc_paused() -> Iterator[None]:
     """Pause the cyclic GC while building the per-image lists.
 
     Why: 100k freshly allocated dicts trigger a full collection pass again and again (about 5x
-    the build time); the lists hold no reference cycles, so nothing is lost by waiting.
+    the build time); the lists hold no reference cycles, so nothing is lost by waiting. Counted
+    under a lock, since reports of several dimensions may be built at once (`dimension_reports`):
+    the last one out restores the GC as the first one in found it.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
     try:
         yield
     finally:
-        if was_enabled:
-            gc.enable()
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 def _plain(value: Any) -> Any:
@@ -97,6 +113,14 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+def _plain_list(values: Sequence[Any]) -> list[Any]:
+    """[_plain(v) for v in values], skipping the per-item calls when every item is str or int
+    (image names from the database are): those come out of `_plain` unchanged."""
+    if set(map(type, values)) <= {str, int}:
+        return list(values)
+    return [_plain(v) for v in values]
 
 
 def _score_classes(
@@ -144,7 +168,7 @@ def dimension_report(
     """
     clock = _Clock(timings)
     raters = data.raters
-    images = [_plain(img) for img in data.images]
+    images = _plain_list(data.images)
     notes: list[str] = []
     out: dict[str, Any] = {
         "kind": data.kind,
@@ -316,6 +340,29 @@ def dimension_report(
     return out
 
 
+def dimension_reports(
+    data: Mapping[str, DimensionData],
+    tie_breaks: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> dict[str, dict[str, Any]]:
+    """Dimension name -> `dimension_report(data[name], **options)`, in the order of `data`.
+
+    The dimensions are computed in parallel threads (one per core at most): most of the work
+    is numpy on large arrays, which releases the GIL. The reports are those computed in turn.
+    """
+    ties = dict(tie_breaks or {})
+
+    def one(name: str) -> dict[str, Any]:
+        return dimension_report(data[name], tie_break=ties.get(name), **options)
+
+    names = list(data)
+    workers = min(len(names), os.cpu_count() or 1)
+    if workers < 2:
+        return {name: one(name) for name in names}
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="report") as pool:
+        return dict(zip(names, pool.map(one, names), strict=True))
+
+
 def agreement_report(
     records: Iterable[Mapping[str, Any]],
     dimensions: Iterable[str] | None = None,
@@ -341,19 +388,15 @@ def agreement_report(
     The contract of the returned dict is in this module's docstring and ratings/stats/README.md.
     """
     data = pivot_records(records, dimensions, category_orders)
-    ties = dict(tie_breaks or {})
     return {
-        "dimensions": {
-            name: dimension_report(
-                dim,
-                score_bins=score_bins,
-                screen=screen,
-                sd_threshold=sd_threshold,
-                split_share=split_share,
-                tie_break=ties.get(name),
-                bias_threshold=bias_threshold,
-                retest_min_pairs=retest_min_pairs,
-            )
-            for name, dim in data.items()
-        }
+        "dimensions": dimension_reports(
+            data,
+            tie_breaks,
+            score_bins=score_bins,
+            screen=screen,
+            sd_threshold=sd_threshold,
+            split_share=split_share,
+            bias_threshold=bias_threshold,
+            retest_min_pairs=retest_min_pairs,
+        )
     }

@@ -1,6 +1,7 @@
 """The fast route from the database to the report gives exactly the records route's report."""
 
 import json
+import threading
 
 import numpy as np
 import pytest
@@ -93,3 +94,120 @@ def test_the_fast_read_matches_the_orm_and_leaves_out_open_readings(rated_study,
     )  # fmt: skip
     assert fast == orm
     assert open_reading.rater_id not in columns.rater_id.tolist()
+
+
+def test_both_routes_agree_on_committed_data_read_in_parallel(transactional_db, rated_study):
+    """Outside a transaction the reads run on connections of their own, in parallel."""
+    from django.db import connections
+
+    from ratings.results import records
+
+    assert records.can_read_concurrently()
+    threads_seen = {}
+    packed = records._packed_columns
+
+    def spy(*args):
+        threads_seen[threading.current_thread().name] = connections["default"]
+        return packed(*args)
+
+    records._packed_columns = spy
+    try:
+        direct = study_report(rated_study)
+    finally:
+        records._packed_columns = packed
+    assert len(threads_seen) == 2  # the two queries, in two threads
+    by_records = agreement_report(
+        records_for_study(rated_study), category_orders=category_orders(rated_study)
+    )
+    assert _canonical(direct) == _canonical(by_records)
+    # The helper thread closed its own connection; this thread's stays open.
+    helper = next(name for name in threads_seen if name != threading.current_thread().name)
+    assert threads_seen[helper] is not connections["default"]
+    assert threads_seen[helper].connection is None
+    assert threads_seen[threading.current_thread().name].connection is not None
+
+
+def test_reads_in_a_transaction_stay_on_its_connection(rated_study):
+    """In a transaction (every test here runs in one) other connections would not see its rows."""
+    from ratings.results import records
+
+    assert not records.can_read_concurrently()
+    assert records.run_concurrently(lambda: threading.current_thread().name, lambda: 2) == [
+        threading.current_thread().name,
+        2,
+    ]
+
+
+def test_run_concurrently_raises_the_first_error(transactional_db):
+    from ratings.results import records
+
+    def fail():
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        records.run_concurrently(lambda: 1, fail)
+    assert records.run_concurrently(lambda: 1, lambda: 2, lambda: 3) == [1, 2, 3]
+
+
+def test_unordered_columns_hold_the_same_ratings(rated_study):
+    from ratings.results.records import rating_columns
+
+    ordered = rating_columns(rated_study)
+    loose = rating_columns(rated_study, ordered=False)
+    names = ("image_id", "rater_id", "dimension_id", "value", "active_ms", "repeat_index")
+
+    def rows(columns):
+        return sorted(zip(*(getattr(columns, n).tolist() for n in names), strict=True))
+
+    assert rows(ordered) == rows(loose)
+
+
+def test_record_order_is_lexsort_also_when_the_key_would_overflow():
+    from ratings.results.records import RatingColumns, _record_order
+
+    rng = np.random.default_rng(3)
+    n = 500
+    for image_ids in (rng.integers(1, 40, n), rng.integers(1, 1 << 40, n)):  # 2nd: lexsort
+        columns = RatingColumns(
+            image_id=image_ids.astype(np.int64),
+            rater_id=rng.integers(1, 6, n).astype(np.int64),
+            dimension_id=np.zeros(n, dtype=np.int64),
+            value=np.zeros(n, dtype=np.int64),
+            active_ms=np.zeros(n, dtype=np.int64),
+            repeat_index=rng.integers(0, 3, n).astype(np.int64),
+        )
+        rank = rng.integers(0, 4, n).astype(np.int64)
+        expected = np.lexsort((rank, columns.rater_id, columns.image_id, columns.repeat_index))
+        assert np.array_equal(_record_order(columns, rank), expected)
+    assert len(_record_order(columns.take(slice(0, 0)), rank[:0])) == 0
+
+
+def test_positions_with_compact_and_sparse_ids():
+    from ratings.results.records import _positions
+
+    for ids in (np.array([7, 3, 5, 10]), np.array([7, 3, 5, 10**12])):
+        wanted = np.array([5, 4, 10**12, 7, 2, 10, 11, -1])
+        where, keep = _positions(ids, wanted)
+        assert keep.tolist() == [w in ids.tolist() for w in wanted.tolist()]
+        assert (ids[where[keep]] == wanted[keep]).all()
+    where, keep = _positions(np.array([], dtype=np.int64), np.array([1, 2]))
+    assert not keep.any()
+
+
+def test_pivot_helpers_match_numpy():
+    from ratings.results.study_data import _codes, _distinct, _image_order
+
+    rng = np.random.default_rng(4)
+    for ids in (rng.integers(1, 50, 300), rng.integers(1, 1 << 50, 300)):
+        assert np.array_equal(_distinct(ids), np.unique(ids))
+        order = rng.permutation(np.unique(ids))
+        assert np.array_equal(order[_codes(ids, order)], ids)
+        # First appearance in the record order (repeat index, then image id).
+        repeat = rng.integers(0, 3, 300)
+        index = np.lexsort((ids, repeat))
+        first, seen = np.unique(ids[index], return_index=True)
+        expected = first[np.argsort(seen, kind="stable")]
+        assert np.array_equal(_image_order(ids, repeat), expected)
+    # An image rated only in a repeat comes after every first reading.
+    assert _image_order(np.array([9, 2, 5, 2]), np.array([1, 0, 0, 1])).tolist() == [2, 5, 9]
+    assert len(_distinct(np.array([], dtype=np.int64))) == 0
