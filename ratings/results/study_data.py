@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ratings.stats.records import DimensionData
-from ratings.stats.report import dimension_reports
+from ratings.stats.report import dimension_report, parallel_map
 
 from ..models import DimensionKind, ReaderStudy
 from .records import (
@@ -26,22 +26,31 @@ from .records import (
 )
 
 
-def study_dimension_data(
-    study: ReaderStudy, dimensions: Iterable[str] | None = None
-) -> dict[str, DimensionData]:
-    """Dimension key -> its matrices, for every dimension with submitted ratings."""
+def _read(study: ReaderStudy, dimensions: Iterable[str] | None):
+    """(columns, image names, rater names, [(dimension, its rows in columns)...])."""
     # The image names are read alongside the ratings (in parallel outside a transaction).
     # Unordered: `_pivot` needs no sorted rows (sorting 2M rows cost more than pivoting).
     columns, images = run_concurrently(
         lambda: rating_columns(study, dimensions, ordered=False), lambda: image_keys(study)
     )
     raters = rater_names(study, _distinct(columns.rater_id).tolist())
-    out = {}
+    parts = []
     for dimension in study.dimensions.order_by("order", "pk"):
         rows = np.flatnonzero(columns.dimension_id == dimension.pk)
         if len(rows):
-            out[dimension.key] = _pivot(dimension, columns.take(rows), images, raters)
-    return out
+            parts.append((dimension, rows))
+    return columns, images, raters, parts
+
+
+def study_dimension_data(
+    study: ReaderStudy, dimensions: Iterable[str] | None = None
+) -> dict[str, DimensionData]:
+    """Dimension key -> its matrices, for every dimension with submitted ratings."""
+    columns, images, raters, parts = _read(study, dimensions)
+    return {
+        dimension.key: _pivot(dimension, columns.take(rows), images, raters)
+        for dimension, rows in parts
+    }
 
 
 def _pivot(dimension, columns: RatingColumns, images: dict, raters: dict) -> DimensionData:
@@ -145,8 +154,20 @@ def study_report(
 
     `options` are those of `ratings.stats.report.dimension_report` (screen, score_bins...);
     `tie_breaks` maps a dimension key to the class that wins a majority tie. The dimensions
-    are computed in parallel (`ratings.stats.report.dimension_reports`).
+    are pivoted and computed in parallel (`ratings.stats.report.parallel_map`).
     """
-    ties = options.pop("tie_breaks", None)
-    data = study_dimension_data(study, dimensions)
-    return {"dimensions": dimension_reports(data, ties, **options)}
+    ties = dict(options.pop("tie_breaks", None) or {})
+    columns, images, raters, parts = _read(study, dimensions)
+
+    def report(part) -> dict[str, Any]:
+        # Pivot and statistics of one dimension, touching no database (runs in a thread).
+        dimension, rows = part
+        data = _pivot(dimension, columns.take(rows), images, raters)
+        return dimension_report(data, tie_break=ties.get(dimension.key), **options)
+
+    reports = parallel_map(report, parts)
+    return {
+        "dimensions": {
+            dimension.key: out for (dimension, _rows), out in zip(parts, reports, strict=True)
+        }
+    }

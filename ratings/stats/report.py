@@ -33,7 +33,7 @@ import gc
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
@@ -340,6 +340,19 @@ def dimension_report(
     return out
 
 
+def parallel_map(function: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
+    """[function(item) for item in items], computed in parallel threads (one per core at most).
+
+    For per-dimension work: most of it is numpy on large arrays, which releases the GIL.
+    """
+    items = list(items)
+    workers = min(len(items), os.cpu_count() or 1)
+    if workers < 2:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="report") as pool:
+        return list(pool.map(function, items))
+
+
 def dimension_reports(
     data: Mapping[str, DimensionData],
     tie_breaks: Mapping[str, Any] | None = None,
@@ -347,20 +360,15 @@ def dimension_reports(
 ) -> dict[str, dict[str, Any]]:
     """Dimension name -> `dimension_report(data[name], **options)`, in the order of `data`.
 
-    The dimensions are computed in parallel threads (one per core at most): most of the work
-    is numpy on large arrays, which releases the GIL. The reports are those computed in turn.
+    The dimensions are computed in parallel (`parallel_map`); the reports are those computed
+    in turn.
     """
     ties = dict(tie_breaks or {})
-
-    def one(name: str) -> dict[str, Any]:
-        return dimension_report(data[name], tie_break=ties.get(name), **options)
-
     names = list(data)
-    workers = min(len(names), os.cpu_count() or 1)
-    if workers < 2:
-        return {name: one(name) for name in names}
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="report") as pool:
-        return dict(zip(names, pool.map(one, names), strict=True))
+    reports = parallel_map(
+        lambda name: dimension_report(data[name], tie_break=ties.get(name), **options), names
+    )
+    return dict(zip(names, reports, strict=True))
 
 
 def agreement_report(
