@@ -92,12 +92,13 @@ def pairwise_confusions(codes: np.ndarray, n_classes: int) -> dict[tuple[int, in
     dropped, which leaves exactly the images both raters rated.
     """
     k = n_classes + 1
-    ext = np.where(codes >= 0, codes, n_classes).astype(np.int64)
+    # One row per rater (contiguous), so each pair adds two contiguous vectors.
+    ext = np.ascontiguousarray(np.where(codes >= 0, codes, n_classes).astype(np.int64).T)
     out: dict[tuple[int, int], np.ndarray] = {}
     for i in range(codes.shape[1]):
-        left = ext[:, i] * k
+        left = ext[i] * k
         for j in range(i + 1, codes.shape[1]):
-            full = np.bincount(left + ext[:, j], minlength=k * k).reshape(k, k)
+            full = np.bincount(left + ext[j], minlength=k * k).reshape(k, k)
             out[(i, j)] = full[:n_classes, :n_classes]
     return out
 
