@@ -292,10 +292,6 @@ def _refresh_images(images: Iterable[Image], fresh: list[ProcessedFile], created
         image.n_frames = frames.get(image.pk, 1)
         if image.series_uid in created or not image.thumbnail:
             middle = members[len(members) // 2]
-            image.thumbnail.save(f"{image.pk}.png", _content(middle.thumbnail_png), save=False)
+            image.thumbnail.save(f"{image.pk}.png", ContentFile(middle.thumbnail_png), save=False)
         changed.append(image)
     Image.objects.bulk_update(changed, ["n_frames", "thumbnail"])
-
-
-def _content(data: bytes) -> ContentFile:
-    return ContentFile(data)

@@ -7,7 +7,7 @@ statistic on the demo can be checked against a known truth.
 
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from django.utils import timezone
 from pydicom.data import get_testdata_files
 
 from .demo import raters as sim
+from .demo.degrade import ChestTruth
 from .demo.generate import generate_chest_dataset, generate_mr_dataset
 from .demo.mr_motion import MR_CLASSES
 from .demo_accounts import ADMIN, COORDINATOR, DEMO_PASSWORD, RESEARCHER
@@ -84,13 +85,15 @@ def seed_demo(size: DemoSize = DemoSize(), seed: int = 2026, say: Say = print) -
         mr = generate_mr_dataset(Path(tmp) / "mr", size.mr_series, size.mr_slices, seed, workers=2)
         say("Importing them through the ingest (de-identification, thumbnails) ...")
         chest_images = _import_generated(
-            "Demo chest radiographs", [g.path for g in chest], {g.path.name: g for g in chest}
+            "Demo chest radiographs", [g.path for g in chest], {g.path.name for g in chest}
         )
         mr_images = _import_generated(
-            "Demo MR series", [Path(tmp) / "mr"], {s.paths[0].parent.name: s for s in mr}
+            "Demo MR series", [Path(tmp) / "mr"], {s.paths[0].parent.name for s in mr}
         )
+    chest_by_key = {g.path.name: g for g in chest}
+    mr_by_key = {s.paths[0].parent.name: s for s in mr}
     for key, image in chest_images.items():
-        generated = next(g for g in chest if g.path.name == key)
+        generated = chest_by_key[key]
         image.truth = {
             "gray_level": round(generated.truth.gray_level, 3),
             "sharpness": round(generated.truth.sharpness, 3),
@@ -98,7 +101,7 @@ def seed_demo(size: DemoSize = DemoSize(), seed: int = 2026, say: Say = print) -
             "degradation": _as_dict(generated.spec),
         }
     for key, image in mr_images.items():
-        series = next(s for s in mr if s.paths[0].parent.name == key)
+        series = mr_by_key[key]
         image.truth = {
             "mr_quality": series.truth_label,
             "mr_quality_class": series.truth_class,
@@ -124,8 +127,6 @@ def seed_demo(size: DemoSize = DemoSize(), seed: int = 2026, say: Say = print) -
 
 
 def _as_dict(spec) -> dict:
-    from dataclasses import asdict
-
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in asdict(spec).items()}
 
 
@@ -155,7 +156,7 @@ def _people() -> dict[str, object]:
     return people
 
 
-def _import_generated(name: str, paths: list[Path], by_key: dict) -> dict[str, Image]:
+def _import_generated(name: str, paths: list[Path], keys: set[str]) -> dict[str, Image]:
     """Ingest generated files; map each generated item's key to its Image."""
     dataset = Dataset.objects.create(name=name)
     report: IngestReport = ingest_paths(dataset, paths)
@@ -166,7 +167,7 @@ def _import_generated(name: str, paths: list[Path], by_key: dict) -> dict[str, I
     mapped = {}
     for outcome in report.outcomes:
         parts = Path(outcome.name).parts
-        key = next(part for part in reversed(parts) if part in by_key)
+        key = next(part for part in reversed(parts) if part in keys)
         mapped[key] = images[outcome.image]
     return mapped
 
@@ -238,9 +239,7 @@ def _chest_study(images: dict[str, Image], people: dict, seed: int) -> ReaderStu
     return study
 
 
-def _truth(image: Image):
-    from .demo.degrade import ChestTruth
-
+def _truth(image: Image) -> ChestTruth:
     t = image.truth
     return ChestTruth(
         gray_level=t["gray_level"], sharpness=t["sharpness"], acceptable=t["acceptable"]

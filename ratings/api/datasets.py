@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import IntegrityError
+from django.db.models import Count
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import GenericAPIView
@@ -33,8 +34,6 @@ class DatasetViewSet(
     serializer_class = DatasetSerializer
 
     def get_queryset(self):
-        from django.db.models import Count
-
         return datasets_for(self.request.user).annotate(n_images=Count("images"))
 
     def perform_create(self, serializer):

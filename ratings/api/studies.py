@@ -1,5 +1,6 @@
 """Reader studies as the API shows them: to every member, with dimensions and no patient data."""
 
+from django.db.models import Count
 from rest_framework import serializers, viewsets
 
 from ..models import Dimension, ReaderStudy
@@ -53,8 +54,6 @@ class StudyViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = StudySerializer
 
     def get_queryset(self):
-        from django.db.models import Count
-
         return (
             studies_for(self.request.user, Action.VIEW_STUDY)
             .annotate(n_images=Count("study_images", distinct=True))

@@ -45,8 +45,7 @@ def test_upload_is_imported_by_a_real_worker(people, study, celery_worker):
     assert ImageFile.objects.filter(dataset=dataset).count() == 2
 
 
-def test_running_the_job_twice_doubles_nothing(people, study, settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = False
+def test_running_the_job_twice_doubles_nothing(people, study):
     client = _client(people[names.COORDINATOR])
     response = client.post(
         f"/api/v1/datasets/{study.dataset.pk}/uploads/",

@@ -1,5 +1,7 @@
 """The WADO-URI endpoint: de-identified DICOM for those allowed, 403 / 404 for the rest."""
 
+import io
+
 import pydicom
 import pydicom.data
 import pytest
@@ -66,7 +68,7 @@ def test_a_rater_of_another_study_cannot_load_the_image(people, image_file, make
 def test_the_served_file_is_de_identified(people, image_file):
     original = pydicom.dcmread(pydicom.data.get_testdata_file("CT_small.dcm"))
     response = _get(people[names.RATER], image_file.sop_instance_uid)
-    served = pydicom.dcmread(__import__("io").BytesIO(b"".join(response.streaming_content)))
+    served = pydicom.dcmread(io.BytesIO(b"".join(response.streaming_content)))
     assert served.PatientIdentityRemoved == "YES"
     assert str(served.get("PatientName", "")) != str(original.PatientName)
     assert served.SOPInstanceUID != original.SOPInstanceUID
