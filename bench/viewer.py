@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -204,16 +205,32 @@ def _first_image(page, base: str, study_id: int) -> dict:
     clicked_wall_ms = time.time() * 1000
     page.click("button[type=submit]")
     page.wait_for_function("() => window.__iqa && window.__iqa.firstRenderMs !== null")
-    origin, first_ms, redirect_end = page.evaluate(
-        """() => [performance.timeOrigin, window.__iqa.firstRenderMs,
-                  performance.getEntriesByType('navigation')[0].redirectEnd]"""
+    origin, first_ms, nav, resources = page.evaluate(
+        """() => {
+            const nav = performance.getEntriesByType('navigation')[0];
+            return [performance.timeOrigin, window.__iqa.firstRenderMs,
+                    {redirectEnd: nav.redirectEnd, responseEnd: nav.responseEnd,
+                     domInteractive: nav.domInteractive,
+                     domContentLoaded: nav.domContentLoadedEventEnd},
+                    performance.getEntriesByType('resource').map(
+                        r => [r.name, r.startTime, r.responseEnd, r.transferSize])];
+        }"""
     )
     # The navigation starts with the login POST (password hashing), then redirects to the
     # reading page: its share is from the end of the redirect to the first image drawn.
+    timeline = {f"html {k}": v - nav["redirectEnd"] for k, v in nav.items() if k != "redirectEnd"}
+    for name, start, end, size in resources:
+        path = urlsplit(name).path
+        short = "an image (WADO)" if path.startswith("/wado/") else path.rsplit("/", 1)[-1]
+        while short in timeline:  # the same file twice (a preload and its use)
+            short += "'"
+        timeline[short] = (start - nav["redirectEnd"], end - nav["redirectEnd"], size)
+    timeline["first image drawn"] = first_ms - nav["redirectEnd"]
     return {
         "after_login": origin + first_ms - clicked_wall_ms,
-        "login_post": redirect_end,
-        "page": first_ms - redirect_end,
+        "login_post": nav["redirectEnd"],
+        "page": first_ms - nav["redirectEnd"],
+        "timeline": timeline,
     }
 
 
@@ -222,6 +239,9 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=50)
     parser.add_argument("--dwell-ms", type=int, default=400)
     parser.add_argument("--logins", type=int, default=5, help="first-image samples")
+    parser.add_argument(
+        "--timeline", action="store_true", help="print where the first image's time goes"
+    )
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     args = parser.parse_args()
 
@@ -266,6 +286,15 @@ def main() -> None:
         f" (of which login POST + redirect p50 {login_post:.0f} ms, reading page -> first image"
         f" drawn p50 {page_part:.0f} ms); target < {FIRST_TARGET_MS} ms"
     )
+    if args.timeline:
+        sample = sorted(first, key=lambda f: f["page"])[len(first) // 2]
+        print("  reading page timeline of the median login, ms after the redirect:")
+        for what, when in sample["timeline"].items():
+            if isinstance(when, tuple):
+                start, end, size = when
+                print(f"    {start:7.0f} -> {end:7.0f}  {what} ({size / 1024:.0f} KiB transferred)")
+            else:
+                print(f"    {when:7.0f}             {what}")
     print(
         f"  submit -> next image drawn (n={len(switches)}):"
         f" p50 {statistics.median(switches):.1f} ms,"

@@ -11,17 +11,19 @@ from django.views.decorators.cache import never_cache
 from ratings.api.reading import worklist_payload
 from ratings.permissions import Action, get_study
 
-# The viewer's needs, and nothing more: the WADO loader decodes in a web worker created from a
-# blob, runs its codecs as WebAssembly, and fetches data: URLs for the wasm inside the bundle.
-# 'unsafe-eval' too, measured: the codecs' Emscripten glue (embind) builds its invokers with
-# `new Function`, so without it every compressed transfer syntax (JPEG 2000, JPEG-LS...) fails
-# to decode. No inline script and no other origin is allowed, which is what keeps injection out.
+# The viewer's needs, and nothing more. The WADO loader (its dynamic-import build) decodes in a
+# web worker loaded from our own static files, which fetches a codec's script and WebAssembly
+# from there only when a file needs it. A worker loaded from a URL is not governed by the page's
+# CSP, so the codecs' WebAssembly and their Emscripten glue (which builds functions with
+# `new Function`) need no 'wasm-unsafe-eval' or 'unsafe-eval' here (measured: JPEG 2000, JPEG-LS
+# and RLE render under this policy). No inline script, no eval and no other origin on the page:
+# that is what keeps injection out.
 READING_CSP = "; ".join(
     [
         "default-src 'self'",
-        "script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval'",
-        "worker-src 'self' blob:",
-        "connect-src 'self' data: blob:",
+        "script-src 'self'",
+        "worker-src 'self'",
+        "connect-src 'self'",
         "img-src 'self' data: blob:",
         "style-src 'self'",
         "font-src 'self'",
