@@ -13,15 +13,23 @@ Test-retest repeats (`study.repeat_fraction` > 0): each rater reads `round(fract
 of the images a second time (`repeat_index` 1). Which ones is a hash of (order_seed, rater id,
 "repeat", image id), so the subset is reproducible and differs between raters; an image whose
 repeat the rater already read stays repeated whatever happens to the fraction or the images.
-Placement, so the rater does not notice: the first readings keep exactly the order above, and
-each repeat goes to a hash-chosen place, uniformly between MIN_REPEAT_GAP first readings after
-its own and the end of the list. So at least MIN_REPEAT_GAP other images come between the two
-readings, and the repeats are spread over the rest of the list. Only the repeat of an image
-among the last MIN_REPEAT_GAP first readings cannot keep the gap: it goes at the end.
+Placement, so the rater does not notice: the first readings keep exactly the order above, and the
+repeats are spread evenly over the list after its first tenth (REPEATS_FROM), one hash-jittered
+slot per equal stretch, so no stretch of the list is crowded with images read before. Each repeat
+then takes a hash-chosen free slot at least MIN_REPEAT_GAP first readings after its own (and a
+fiftieth of the list, PREFERRED_GAP, where the rest of the list has room), so the distance between
+the two readings varies instead of mirroring the first order. Only the repeat of an image among
+the last MIN_REPEAT_GAP first readings cannot keep the gap: it goes at the end.
+Why not from the very start: a repeat comes after its first reading, and the mean distance between
+the readings is the mean place of the repeats minus that of their first readings; were both spread
+evenly over the whole list, most repeats would follow their first reading by a few images. With
+the first tenth free of repeats the mean distance is about a twentieth of the list, and the
+repeats are a ninth denser over the rest of it than an even spread over all of it would make them.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import statistics
 from dataclasses import dataclass, field
@@ -40,6 +48,11 @@ FINISHED = (AssessmentStatus.SUBMITTED, AssessmentStatus.SKIPPED)
 # Other images shown between an image's first reading and its repeat (the tail excepted): a few,
 # so that the same image twice in a row, or nearly, never gives the repeat away.
 MIN_REPEAT_GAP = 3
+# Repeat slots start after this share of the first readings (see the module docstring).
+REPEATS_FROM = 0.1
+# Where the list has room, a repeat comes at least this share of the list after its first reading:
+# a preference, for the rater to have forgotten the image (MIN_REPEAT_GAP is the guarantee).
+PREFERRED_GAP = 0.02
 
 
 def shuffle_key(order_seed: int, rater_id: int, image_id: int) -> bytes:
@@ -72,11 +85,21 @@ def repeated_images(
     return set(ranked[:k]) | ((already or set()) & set(image_ids))
 
 
-def _unit(order_seed: int, rater_id: int, image_id: int) -> float:
-    """A reproducible number in [0, 1) for where the image's repeat goes."""
-    digest = repeat_key(order_seed, rater_id, image_id, "repeat-place")
-    # 53 bits, exact in a float: 64 would round the largest values up to 1.0, past the end.
-    return (int.from_bytes(digest[:8], "big") >> 11) / 2**53
+def _bits53(order_seed: int, rater_id: int, key: int, purpose: str) -> int:
+    """A reproducible integer in [0, 2**53): the hash u = bits / 2**53, kept exact."""
+    return int.from_bytes(repeat_key(order_seed, rater_id, key, purpose)[:8], "big") >> 11
+
+
+def _earliest_slot(p: int, n: int) -> int:
+    """The first slot the repeat of first reading p may take (p < n - MIN_REPEAT_GAP).
+
+    MIN_REPEAT_GAP later at least; PREFERRED_GAP of the list later where that is at most
+    REPEATS_FROM of the rest of the list: the slots past the first REPEATS_FROM hold the repeats
+    that much more densely than the first readings do, so asking for more would crowd the end.
+    Never decreasing in p, never past the last slot n - 1.
+    """
+    preferred = min(int(PREFERRED_GAP * n), int(REPEATS_FROM * (n - p)))
+    return p + max(MIN_REPEAT_GAP, preferred)
 
 
 def place_repeats(
@@ -84,21 +107,37 @@ def place_repeats(
 ) -> list[tuple[int, int]]:
     """(image id, repeat_index) in reading order: the first readings, with the repeats among them.
 
-    The repeat of the image at index p goes right after the first reading at index
-    p + MIN_REPEAT_GAP + floor(u * room), u a hash in [0, 1) and room the places left, i.e.
-    uniformly between MIN_REPEAT_GAP places later and the end (at the end when no room is left).
+    Slot s is "right after the first reading at index s". For the m repeats that can keep the gap,
+    slot j of m goes at start + floor((j + u_j) * (n - start) / m), u_j a hash in [0, 1) and start
+    a tenth of the list: one slot per equal stretch. Where the first readings of repeated images
+    come late, a slot moves up to the earliest place the matching repeat (j-th in first-reading
+    order) may take, so every repeat has a slot. The repeats then take slots latest first reading
+    first, each a hash-chosen one among the free slots it may take: the slots such a repeat may take
+    include those of every later one, so one is always free.
     """
     n = len(first_order)
+    placed = [p for p, image_id in enumerate(first_order) if image_id in repeated]
+    inner = [p for p in placed if p < n - MIN_REPEAT_GAP]
     after: dict[int, list[int]] = {}
-    for p, image_id in enumerate(first_order):
-        if image_id not in repeated:
-            continue
-        room = n - p - MIN_REPEAT_GAP
-        if room > 0:
-            slot = p + MIN_REPEAT_GAP + int(_unit(order_seed, rater_id, image_id) * room)
-        else:
-            slot = n - 1
-        after.setdefault(slot, []).append(image_id)  # in first-reading order: deterministic
+    m = len(inner)
+    if m:
+        start = max(MIN_REPEAT_GAP, int(REPEATS_FROM * n))
+        span = n - start
+        slots = []
+        for j, p in enumerate(inner):
+            u = _bits53(order_seed, rater_id, j, "repeat-slot")
+            # Exact integers: in floats, j + u could round up to m, one past the last slot.
+            target = start + ((j << 53) + u) * span // (m << 53)
+            slots.append(max(target, _earliest_slot(p, n)))
+        free = sorted(slots)  # ascending already (strata and earliest slots are); bisect needs it
+        for p in reversed(inner):
+            image_id = first_order[p]
+            lo = bisect.bisect_left(free, _earliest_slot(p, n))
+            u = _bits53(order_seed, rater_id, image_id, "repeat-place")
+            slot = free.pop(lo + ((u * (len(free) - lo)) >> 53))
+            after.setdefault(slot, []).append(image_id)
+    for p in placed[m:]:  # no room for the gap: after every first reading
+        after.setdefault(n - 1, []).append(first_order[p])
     sequence: list[tuple[int, int]] = []
     for index, image_id in enumerate(first_order):
         sequence.append((image_id, 0))

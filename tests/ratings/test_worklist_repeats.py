@@ -10,7 +10,16 @@ from rest_framework.test import APIClient
 from ratings import reading
 from ratings.models import Assessment, AssessmentStatus, RatingRevision, ReaderStudy
 from ratings.results.study_data import study_report
-from ratings.worklist import MIN_REPEAT_GAP, build_worklist, place_repeats
+from ratings.worklist import (
+    MIN_REPEAT_GAP,
+    PREFERRED_GAP,
+    REPEATS_FROM,
+    build_worklist,
+    n_repeats,
+    place_repeats,
+    repeat_key,
+    shuffle_key,
+)
 from tests.factories import make_study, names
 
 GOOD = {"gray-level": 7, "sharpness": 6, "acceptable": 1}
@@ -135,7 +144,7 @@ def gaps(sequence: list[tuple[int, int]]) -> dict[int, tuple[int, int]]:
 def test_each_repeat_comes_at_least_the_gap_after_its_first_reading_or_at_the_end():
     rng = random.Random(5)
     for trial in range(300):
-        n = rng.randint(1, 40)
+        n = rng.randint(1, 40) if trial < 200 else rng.randint(100, 400)
         first_order = rng.sample(range(1000), n)
         chosen = set(rng.sample(first_order, rng.randint(0, n)))
         sequence = place_repeats(first_order, chosen, order_seed=trial, rater_id=3)
@@ -144,9 +153,58 @@ def test_each_repeat_comes_at_least_the_gap_after_its_first_reading_or_at_the_en
         assert set(placed) == chosen
         for image, (rank, between) in placed.items():
             if rank < n - MIN_REPEAT_GAP:
-                assert between >= MIN_REPEAT_GAP, (trial, image, rank, between)
+                # The guarantee, and the longer gap wanted where the rest of the list has room.
+                preferred = min(int(PREFERRED_GAP * n), int(REPEATS_FROM * (n - rank)))
+                assert between >= max(MIN_REPEAT_GAP, preferred), (trial, image, rank, between)
             else:  # no room left: after every first reading
                 assert sequence.index((image, 1)) > sequence.index((first_order[-1], 0))
+
+
+def rater_sequences(n: int, fraction: float, raters: range, seed: int = 7):
+    """place_repeats for many raters, first orders and subsets made as build_worklist does."""
+    images = range(1, n + 1)
+    for rater in raters:
+        first_order = sorted(images, key=lambda i: shuffle_key(seed, rater, i))
+        by_key = sorted(images, key=lambda i: repeat_key(seed, rater, i))
+        yield place_repeats(first_order, set(by_key[: n_repeats(fraction, n)]), seed, rater)
+
+
+def test_repeats_are_spread_evenly_over_the_list_not_crowded_at_the_end():
+    # The old placement (uniform between the gap and the end) put 48% of the repeats in the last
+    # fifth and 30% in the last tenth here; spread evenly after the first tenth, 26% and 14.5%
+    # (the repeats of the last MIN_REPEAT_GAP first readings, 1.5%, have to go at the end).
+    tenths = [0] * 10
+    for sequence in rater_sequences(200, 0.1, range(1, 201)):
+        for position, (_, repeat) in enumerate(sequence):
+            tenths[10 * position // len(sequence)] += repeat
+    shares = [count / sum(tenths) for count in tenths]
+    assert shares[8] + shares[9] < 0.30, shares
+    assert max(shares[1:]) < 0.16, shares
+    assert min(shares[1:9]) > 0.08, shares  # the middle of the list gets its share too
+
+
+def test_the_distance_between_the_two_readings_varies_and_is_long_where_the_list_allows():
+    between = sorted(
+        distance
+        for sequence in rater_sequences(1000, 0.1, range(1, 41))
+        for _, distance in gaps(sequence).values()
+    )
+    quartile = len(between) // 4
+    low, median, high = between[quartile], between[2 * quartile], between[3 * quartile]
+    # Here 22, 40, 84 (the old placement: 80, 209, 418). Repeats spread evenly from the very
+    # start would mostly mirror the first order a few images later: 3, 4, 19.
+    assert low >= PREFERRED_GAP * 1000 and median >= 30, (low, median, high)
+    assert high >= 1.5 * median and median >= low + 10, (low, median, high)
+
+
+def test_the_placement_is_the_same_for_the_same_inputs_and_differs_between_raters():
+    first_order = list(range(100, 400))
+    chosen = set(first_order[::7])
+    sequence = place_repeats(first_order, chosen, order_seed=11, rater_id=4)
+    again = place_repeats(list(first_order), {*reversed(first_order[::7])}, 11, 4)
+    assert again == sequence
+    assert place_repeats(first_order, chosen, 11, 5) != sequence
+    assert place_repeats(first_order, chosen, 12, 4) != sequence
 
 
 def test_repeats_are_spread_over_the_list_not_bunched_at_the_end(people):
