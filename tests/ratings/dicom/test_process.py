@@ -7,6 +7,7 @@ import hashlib
 import io
 import pickle
 import shutil
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -132,3 +133,27 @@ def test_a_batch_in_worker_processes_matches_the_inline_run(tmp_path):
         s for s in summary(pooled) if "CT" not in s[0]
     ]
     assert sum(isinstance(r, ProcessedFile) for r in pooled) == 5
+
+
+def test_reading_a_nonconformant_file_echoes_none_of_its_values(tmp_path, out_dir):
+    """Invalid values in a source (an over-long StudyID, a UID that is no UID) must not reach
+    the log through pydicom's warnings: the values are the patient's identifiers."""
+    ds = read("CT_small.dcm")
+    study_id = "ID-OF-PATIENT-" + "7" * 40  # SH allows 16 characters
+    bad_uid = "9f2c" * 16  # hex, not a UID
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # writing the bad source is what we mean to do here
+        ds.StudyID = study_id
+        ds.FrameOfReferenceUID = bad_uid
+        source = tmp_path / "bad.dcm"
+        ds.save_as(source, enforce_file_format=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = process_file(source, secret=SECRET, out_dir=out_dir)
+    assert isinstance(result, ProcessedFile)
+    echoed = [
+        str(w.message) for w in caught if study_id in str(w.message) or bad_uid in str(w.message)
+    ]
+    assert echoed == []
+    out = pydicom.dcmread(result.path)
+    assert out.FrameOfReferenceUID != bad_uid and out.FrameOfReferenceUID.is_valid
