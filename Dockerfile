@@ -18,4 +18,4 @@ RUN useradd --create-home --uid 1000 iqa && mkdir -p /data && chown iqa /data
 USER iqa
 ENV IQA_VAR_DIR=/data MEDIA_ROOT=/data/media UPLOAD_ROOT=/data/uploads STATIC_ROOT=/app/var/staticfiles
 EXPOSE 8000
-CMD ["gunicorn", "iqa_platform.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "120"]
+CMD ["gunicorn", "iqa_platform.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "120", "--preload"]
