@@ -19,6 +19,12 @@ CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct-horse-battery"
 
 
+def pytest_configure(config):
+    # Static files come from the finders in tests; whitenoise still looks at STATIC_ROOT and
+    # warns on every request when it is missing (a clean checkout has no collected files).
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+
+
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     """Every test writes its files to its own folder, never to the developer's var/."""
