@@ -17,11 +17,8 @@ Targets (issue, 2 cores): next image p95 <= 100 ms, first image < 1 s.
 
 import argparse
 import os
-import secrets
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,17 +27,13 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from tests.deployed import free_port, production_env, start_gunicorn, stop  # noqa: E402
+
 CACHE = ROOT / "var" / "bench-cache" / "viewer-radiographs"
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "bench-password-not-secret"
 NEXT_P95_TARGET_MS = 100
 FIRST_TARGET_MS = 1000
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _files(n: int) -> list[Path]:
@@ -90,56 +83,6 @@ def _setup(n_images: int, work: Path) -> int:
     )
     Membership.objects.create(user=rater, study=study, role=Role.RATER)
     return study.id
-
-
-def _production_env(env: dict, work: Path) -> dict:
-    """The server as deployed: DEBUG off, collected and compressed static files (whitenoise),
-    on plain-HTTP localhost (so no HTTPS redirect and no secure-only cookies)."""
-    server_env = dict(env)
-    server_env.update(
-        DEBUG="0",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        SECURE_SSL_REDIRECT="0",
-        SECURE_COOKIES="0",
-        STATIC_ROOT=str(work / "static"),
-    )
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"],
-        cwd=ROOT, env=server_env, check=True,
-    )  # fmt: skip
-    return server_env
-
-
-def _start_server(port: int, env: dict, log: Path) -> subprocess.Popen:
-    cmd = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "iqa_platform.wsgi",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        "2",
-        "--threads",
-        "4",
-        "--preload",
-        "--log-level",
-        "warning",
-    ]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("server did not start:\n" + log.read_text(errors="replace"))
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("server did not start in 60 s")
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -248,16 +191,15 @@ def main() -> None:
         study_id = _setup(args.images, work)
         from ratings.models import Assessment
 
-        port = _free_port()
-        server = _start_server(port, _production_env(env, work), work / "server.log")
+        port = free_port()
+        server = start_gunicorn(port, production_env(env, work / "static"), work / "server.log")
         result = _browse(
             f"http://127.0.0.1:{port}", study_id, args.images, args.dwell_ms, max(args.logins, 1)
         )
         stored = Assessment.objects.filter(study_id=study_id).count()
     finally:
         if server is not None:
-            server.terminate()
-            server.wait(timeout=20)
+            stop(server)
         shutil.rmtree(work, ignore_errors=True)
 
     switches, frames, first = result["switches"], result["frames"], result["first"]

@@ -6,9 +6,13 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.hashers import Argon2PasswordHasher
+
+from tests.deployed import database_url, free_port, production_env, start_gunicorn, stop
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
 # beside it are still plain synchronous calls.
@@ -61,17 +65,9 @@ def study(people):
 
 
 def _worker_env(queue: str) -> dict[str, str]:
-    db = settings.DATABASES["default"]
-    if db["ENGINE"].endswith("sqlite3"):
-        url = f"sqlite:///{db['NAME']}"
-    else:
-        url = (
-            f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST'] or '127.0.0.1'}:"
-            f"{db['PORT'] or 5432}/{db['NAME']}"
-        )
     env = dict(os.environ)
     env.update(
-        DATABASE_URL=url,
+        DATABASE_URL=database_url(settings.DATABASES["default"]),
         CELERY_QUEUE=queue,
         MEDIA_ROOT=str(settings.MEDIA_ROOT),
         UPLOAD_ROOT=str(settings.UPLOAD_ROOT),
@@ -128,11 +124,33 @@ def celery_worker(transactional_db, settings, tmp_path):
         yield proc
     finally:
         app.conf.task_default_queue = previous_queue
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
+
+
+@pytest.fixture
+def deployed_server(transactional_db, settings, tmp_path):
+    """The app as deployed (gunicorn, DEBUG off, manifest static files through whitenoise) on
+    the test database. It checks passwords with the real hashers, not the tests' MD5: `admit`
+    gives a user a real (Argon2) hash of PASSWORD before they log in there."""
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url(settings.DATABASES["default"]),
+        MEDIA_ROOT=str(settings.MEDIA_ROOT),
+        UPLOAD_ROOT=str(settings.UPLOAD_ROOT),
+    )
+    port = free_port()
+    proc = start_gunicorn(
+        port, production_env(env, tmp_path / "static"), tmp_path / "server.log", workers=1
+    )
+
+    def admit(user):
+        user.password = Argon2PasswordHasher().encode(PASSWORD, Argon2PasswordHasher().salt())
+        user.save(update_fields=["password"])
+
+    try:
+        yield SimpleNamespace(url=f"http://127.0.0.1:{port}", admit=admit)
+    finally:
+        stop(proc)
 
 
 def wait_for(predicate, timeout: float = 60.0, interval: float = 0.2):
@@ -182,10 +200,10 @@ def page(browser):
 
 @pytest.fixture
 def login(live_server):
-    """Log a page in through the real login form."""
+    """Log a page in through the real login form (of `server`, the live server by default)."""
 
-    def do_login(page, username: str, password: str = PASSWORD):
-        page.goto(f"{live_server.url}/login/")
+    def do_login(page, username: str, password: str = PASSWORD, server=live_server):
+        page.goto(f"{server.url}/login/")
         page.fill("input[name=username]", username)
         page.fill("input[name=password]", password)
         page.click("button[type=submit]")

@@ -88,13 +88,22 @@ def check_canvas(page, image_file) -> dict:
     return result
 
 
-def test_real_dicom_files_render_right_side_up(live_server, page, login, people, tmp_path):
+# As served by the test server (static files from Django's finders), and as deployed: gunicorn,
+# DEBUG off, hashed static names, and the codecs fetched by the viewer's worker under their own.
+@pytest.mark.parametrize("served_by", ["live_server", "deployed_server"])
+def test_real_dicom_files_render_right_side_up(served_by, request, page, login, people, tmp_path):
+    server = request.getfixturevalue(served_by)
     dataset = ingest_files("pydicom files", [pydicom_data_file(n) for n in FILES], tmp_path)
     study = make_reading_study(people, dataset, name="Rendering")
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    login(page, names.RATER)
-    page.goto(f"{live_server.url}/studies/{study.id}/read/")
+    failed = []
+    page.on("response", lambda r: r.status >= 400 and failed.append(f"{r.status} {r.url}"))
+    page.on("requestfailed", lambda r: failed.append(f"failed {r.url}"))
+    if served_by == "deployed_server":
+        server.admit(people[names.RATER])
+    login(page, names.RATER, server=server)
+    page.goto(f"{server.url}/studies/{study.id}/read/")
     seen = set()
     for n in range(len(FILES)):
         page.wait_for_function("n => window.__iqa && window.__iqa.rendered >= n", arg=n + 1)
@@ -121,3 +130,4 @@ def test_real_dicom_files_render_right_side_up(live_server, page, login, people,
     assert "MONOCHROME1" in photometrics
     assert {"1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.5"} <= syntaxes
     assert not errors, errors
+    assert not failed, failed
