@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "ratings",
     "inference",
     "frontend",
@@ -196,6 +197,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Expert rating of medical image quality with a model in the loop.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from our own static files, not a CDN: hospital networks are often closed.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     # Two models have a "kind" field; name their enums instead of numbering them.
     "ENUM_NAME_OVERRIDES": {
         "DimensionKindEnum": "ratings.models.studies.DimensionKind",
