@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "iqa_platform.csp.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "iqa_platform.urls"

@@ -3,39 +3,11 @@
 import re
 
 import pytest
-from django.utils import timezone
 
 from ratings.results.dashboard import study_report
-from tests.factories import names, rate
+from tests.factories import names
 
 pytestmark = pytest.mark.django_db
-
-# Three raters x four images; image 4 splits the panel (SD > 2) and is flagged.
-GRAY = {"alice": [7, 5, 9, 2], "bob": [8, 5, 8, 9], "chris": [7, 4, 9, 6]}
-SHARP = {"alice": [6, 6, 8, 7], "bob": [6, 7, 8, 7], "chris": [5, 6, 9, 8]}
-
-
-@pytest.fixture
-def rated(study, people, make_user):
-    from ratings.models import Membership, RaterProfile, Role, StudyImage
-    from tests.factories import make_image
-
-    chris = make_user("chris")
-    Membership.objects.create(user=chris, study=study, role=Role.RATER)
-    RaterProfile.objects.create(user=chris, pseudonym="R-chris", profession="radiologist")
-    StudyImage.objects.create(study=study, image=make_image(study.dataset))
-    raters = {"alice": people[names.RATER], "bob": people[names.RATER2], "chris": chris}
-    for who, user in raters.items():
-        for i, image in enumerate(study.images.order_by("pk")):
-            rate(
-                study,
-                user,
-                image,
-                {"gray-level": GRAY[who][i], "sharpness": SHARP[who][i], "acceptable": i % 2},
-                active_ms=9000 + 1000 * i,
-                submitted_at=timezone.now(),
-            )
-    return study
 
 
 def url(study) -> str:
