@@ -291,8 +291,15 @@ def dimension_view(
     key = f"iqa:figures:{study.pk}:{state}:{dimension.pk}:{theme}:{pair}"
     svg = _cached(key, lambda: dimension_figures(dimension, section, pair, weight, theme))
     icc = section.get("icc") or {}
+    reml = section.get("icc_reml") or {}
     rows = [
-        dict(icc[form], form=form, p_text=p_text(icc[form].get("p")), reading=koo_li(icc[form]))
+        dict(
+            icc[form],
+            form=form,
+            p_text=p_text(icc[form].get("p")),
+            reading=koo_li(icc[form]),
+            reml=reml.get(form),
+        )
         for form in ICC_FORMS
         if form in icc
     ]

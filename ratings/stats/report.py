@@ -9,6 +9,9 @@ JSON contract (stable; keys may be added, never renamed)::
         "icc": {"ICC1" | "ICC2" | "ICC3" | "ICC1k" | "ICC2k" | "ICC3k":
                    {"name", "value", "ci95": [lo, hi], "F", "df1", "df2", "p"},
                 "n_images_used", "mean_squares"},                         # null for categories
+        "icc_reml": {"ICC1" .. "ICC3k": value, "n_images_used", "n_ratings_used",
+                     "variance": {"images", "raters", "residual", "within_images"},
+                     "method"},                  # every rating counts; null for categories
         "krippendorff_alpha": {"nominal", "ordinal", "interval"},
         "fleiss_kappa", "fleiss_kappa_n_images",
         "cohen_kappa": {"<rater a>|<rater b>": {"unweighted", "linear", "quadratic", "n_images"}},
@@ -51,6 +54,7 @@ from .coding import (
     pairwise_confusions,
 )
 from .icc import icc
+from .icc_reml import icc_reml
 from .jaccard import pairwise_jaccard
 from .kappa import fleiss_kappa_counts, krippendorff_alpha, pairwise_cohen
 from .majority import majority_vote_counts
@@ -227,9 +231,12 @@ def dimension_report(
         clock.tick("mos")
         out["icc"] = icc(scores)
         clock.tick("icc")
+        out["icc_reml"] = icc_reml(scores)
+        clock.tick("icc_reml")
     else:
         out["mos"] = []
         out["icc"] = None
+        out["icc_reml"] = None
         notes.append("category labels: MOS and ICC are not defined")
 
     levels = LEVELS if ordered else ("nominal",)

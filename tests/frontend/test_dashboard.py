@@ -66,6 +66,8 @@ def test_numbers_match_the_report(client, rated, people):
     row = re.search(r'<tr data-form="ICC2">(.*?)</tr>', html, flags=re.DOTALL).group(1)
     assert f"{icc2['value']:.3f}" in row
     assert f"{icc2['ci95'][0]:.3f}" in row
+    reml = study_report(rated)["dimensions"]["gray-level"]["icc_reml"]["ICC2"]
+    assert f'<td class="num icc-reml">{reml:.3f}</td>' in row
     # Pseudonyms only, never usernames.
     assert "R-alice" in html
     assert ">alice<" not in html

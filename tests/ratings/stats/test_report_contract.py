@@ -55,6 +55,10 @@ def test_contract_keys_and_json_safety():
     assert set(gray["icc"]) >= ICC_KEYS
     assert set(gray["icc"]["ICC2"]) >= {"value", "ci95", "F", "df1", "df2", "p"}
     assert gray["icc"]["n_images_used"] == gray["n_images_complete"]
+    reml = gray["icc_reml"]
+    assert set(reml) >= ICC_KEYS | {"n_images_used", "n_ratings_used", "variance"}
+    assert set(reml["variance"]) == {"images", "raters", "residual", "within_images"}
+    assert reml["n_images_used"] == gray["n_images"]  # every rated image, not only complete ones
     assert set(gray["krippendorff_alpha"]) == {"nominal", "ordinal", "interval"}
     assert set(gray["cohen_kappa"]) == {"alice|bob", "alice|charlie", "bob|charlie"}
     assert set(gray["cohen_kappa"]["alice|bob"]) >= {"unweighted", "linear", "quadratic"}
@@ -66,7 +70,7 @@ def test_contract_keys_and_json_safety():
 def test_text_labels_get_nominal_statistics_only():
     ok = agreement_report(_records(), dimensions=["ok"])["dimensions"]["ok"]
     assert ok["kind"] == "category"
-    assert ok["mos"] == [] and ok["icc"] is None
+    assert ok["mos"] == [] and ok["icc"] is None and ok["icc_reml"] is None
     assert ok["krippendorff_alpha"]["ordinal"] is None
     assert ok["krippendorff_alpha"]["nominal"] is not None
     assert ok["cohen_kappa"]["alice|bob"]["linear"] is None
