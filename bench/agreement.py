@@ -29,6 +29,7 @@ STEPS = (
     "screening",
     "mos",
     "icc",
+    "icc_reml",
     "krippendorff",
     "fleiss",
     "cohen",

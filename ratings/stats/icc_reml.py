@@ -138,20 +138,21 @@ def _profile(stats: _Sufficient, log_ratios: np.ndarray, rater_effect: bool):
 
 
 def _fit(stats: _Sufficient, rater_effect: bool) -> dict[str, float] | None:
-    """REML variance components, the best of a few starts (the surface can be flat)."""
+    """REML variance components. The REML surface of this model has one maximum in practice;
+    other starts are tried only where the likelihood is not finite at the first."""
     dims = 2 if rater_effect else 1
     best = None
     for start in (0.0, -3.0, 2.0):
-        result = optimize.minimize(
+        best = optimize.minimize(
             lambda t: _profile(stats, t, rater_effect)[0],
             np.full(dims, start),
             method="L-BFGS-B",
             bounds=[LOG_RATIO_BOUNDS] * dims,
             options={"ftol": 1e-14, "gtol": 1e-8},
         )
-        if np.isfinite(result.fun) and (best is None or result.fun < best.fun):
-            best = result
-    if best is None:
+        if np.isfinite(best.fun):
+            break
+    else:
         return None
     # The rater component is often weakly determined (a flat likelihood over a few raters): a
     # simplex polish makes the result independent of the order of images and raters to ~1e-8.
