@@ -30,7 +30,7 @@ from .records import image_keys
 from .study_data import study_report as direct_report
 
 # Bump when the report's or the figures' shape changes, so old cache entries are not served.
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: icc_reml
 CACHE_SECONDS = 24 * 3600
 ICC_FORMS = ("ICC1", "ICC2", "ICC3", "ICC1k", "ICC2k", "ICC3k")
 
