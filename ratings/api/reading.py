@@ -14,9 +14,10 @@ data (patient_key, site_key, sex, age band, truth never leave the server), no mo
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from django.db.models import Prefetch
 from django.urls import reverse
-from django.utils.http import urlencode
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -33,12 +34,15 @@ from .studies import DimensionSerializer
 # --- what the viewer gets --------------------------------------------------------------------
 
 
-def image_ids_for(files: list[ImageFile]) -> list[str]:
-    """cornerstone image ids (WADO-URI, one per slice or frame) of an image's files, in order."""
-    base = reverse("wado-uri")
+def image_ids_for(files: list[ImageFile], base: str | None = None) -> list[str]:
+    """cornerstone image ids (WADO-URI, one per slice or frame) of an image's files, in order.
+
+    `base`: the WADO-URI path, when the caller builds many lists (one reverse() for all).
+    """
+    base = base or reverse("wado-uri")
     ids = []
     for f in files:
-        url = base + "?" + urlencode({"requestType": "WADO", "objectUID": f.sop_instance_uid})
+        url = f"{base}?requestType=WADO&objectUID={quote(f.sop_instance_uid, safe='.')}"
         if f.n_frames > 1:
             ids.extend(f"wadouri:{url}&frame={i}" for i in range(f.n_frames))
         else:
@@ -104,18 +108,23 @@ def worklist_payload(study: ReaderStudy, rater) -> dict:
     worklist = build_worklist(study, rater)
     image_ids = [item.image_id for item in worklist.items]
     files: dict[int, list[ImageFile]] = {}
-    for f in ImageFile.objects.filter(image_id__in=image_ids).only(
+    # Through the study, not `id__in` the whole list: psycopg splits a query of a thousand
+    # placeholders client-side at ~50 ms (measured at 1138 images, the chest paper's size).
+    for f in ImageFile.objects.filter(image__study_images__study=study).only(
         "id", "image_id", "sop_instance_uid", "n_frames", "position", "instance_number"
     ):
         files.setdefault(f.image_id, []).append(f)
     images = {
         i["id"]: i
-        for i in Image.objects.filter(id__in=image_ids).values("id", "modality", "n_frames")
+        for i in Image.objects.filter(study_images__study=study).values(
+            "id", "modality", "n_frames"
+        )
     }
     dims = dimensions_by_image(study, rater, image_ids)
     mine = {(a.image_id, a.repeat_index): assessment_out(a) for a in _own_assessments(study, rater)}
     neutral_labels = any(item.repeat_index for item in worklist.items)
     items = []
+    wado = reverse("wado-uri")
     for item in worklist.items:
         items.append(
             {
@@ -126,7 +135,7 @@ def worklist_payload(study: ReaderStudy, rater) -> dict:
                 "modality": images[item.image_id]["modality"],
                 "status": item.status,
                 "dimensions": dims[item.image_id],
-                "image_ids": image_ids_for(files.get(item.image_id, [])),
+                "image_ids": image_ids_for(files.get(item.image_id, []), wado),
                 "mine": mine.get((item.image_id, item.repeat_index)),
             }
         )
