@@ -188,3 +188,24 @@ def test_a_minimum_viewing_time_holds_submit_back(live_server, page, login, peop
     a = Assessment.objects.get(study=study)
     assert a.image.label == first
     assert (a.submitted_at - a.first_rendered_at).total_seconds() >= 2.0
+
+
+def test_the_help_takes_focus_and_gives_it_back(live_server, page, login, people, tmp_path):
+    """Keyboard and screen-reader users land in the help when it opens, and rating goes on
+    from the keyboard once it closes."""
+    study = make_reading_study(people, chest_dataset(tmp_path, 2, seed=4))
+    login(page, names.RATER)
+    page.goto(f"{live_server.url}/studies/{study.id}/read/")
+    wait_rendered(page, 1)
+    page.keyboard.press("?")
+    assert page.locator("#help").is_visible()
+    assert page.evaluate("() => document.activeElement.id") == "help-close"
+    page.keyboard.press("Escape")
+    assert page.locator("#help").is_hidden()
+    assert page.evaluate("() => document.activeElement.id") != "help-close"
+    for key in ["6", "5", "1", "Enter"]:  # the keys score again, not the closed dialog
+        page.keyboard.press(key)
+    wait_rendered(page, 2)
+    wait_sent(page)
+    rating = Rating.objects.get(assessment__study=study, dimension__key="gray-level")
+    assert rating.value == 6

@@ -493,7 +493,21 @@
   // --- overlays ---------------------------------------------------------------------------------
 
   function overlayOpen() { return !el.help.hidden || !el.skipDialog.hidden; }
-  function toggleHelp(show) { el.help.hidden = show === undefined ? !el.help.hidden : !show; }
+  // Focus moves into the help while it is open (a screen reader starts reading there) and back
+  // to where it was when it closes, so the keyboard flow of rating is not lost.
+  var focusBeforeHelp = null;
+  function toggleHelp(show) {
+    var open = show === undefined ? el.help.hidden : show;
+    if (open === !el.help.hidden) return;
+    el.help.hidden = !open;
+    if (open) {
+      focusBeforeHelp = document.activeElement;
+      $("#help-close").focus();
+    } else {
+      (focusBeforeHelp && document.contains(focusBeforeHelp) ? focusBeforeHelp : el.viewport).focus();
+      focusBeforeHelp = null;
+    }
+  }
 
   function openSkip() {
     var item = current();
