@@ -504,7 +504,11 @@
       focusBeforeHelp = document.activeElement;
       $("#help-close").focus();
     } else {
-      (focusBeforeHelp && document.contains(focusBeforeHelp) ? focusBeforeHelp : el.viewport).focus();
+      // The body cannot take focus: then the viewport does (focus must leave the hidden button
+      // now, not at the browser's next focus fix-up).
+      var back = focusBeforeHelp;
+      if (!back || back === document.body || !document.contains(back)) back = el.viewport;
+      back.focus();
       focusBeforeHelp = null;
     }
   }
