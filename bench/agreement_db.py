@@ -260,6 +260,9 @@ def run(sizes: list[int], n_raters: int, repeat: int = 1) -> None:
 
     if connection.vendor != "postgresql":
         sys.exit("bench/agreement_db.py needs PostgreSQL: set DATABASE_URL=postgres://...")
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)  # a new, empty database works too
     results = {}
     for size in sizes:
         study = build_study(size, n_raters, seed=size)
