@@ -204,6 +204,7 @@ def icc_reml(scores: np.ndarray) -> dict[str, Any]:
     Values are None with fewer than 2 images rated twice or more, fewer than 2 raters, or no
     variation at all.
     """
+    scores = np.asarray(scores, dtype=float)
     stats = _sufficient(scores)
     out: dict[str, Any] = {
         "method": METHOD,
