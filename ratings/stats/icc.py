@@ -78,7 +78,14 @@ def icc(scores: np.ndarray, confidence: float = 0.95) -> dict[str, Any]:
     n, k = x.shape if x.ndim == 2 else (0, 0)
     if n < 2 or k < 2:
         return _empty(int(n))
-    ms = anova_mean_squares(x)
+    return icc_from_mean_squares(anova_mean_squares(x), n, k, confidence)
+
+
+def icc_from_mean_squares(
+    ms: dict[str, float], n: int, k: int, confidence: float = 0.95
+) -> dict[str, Any]:
+    """The six forms, F tests and intervals of `icc` from the mean squares of an n x k table
+    (BMS, WMS, JMS, EMS), however they were obtained."""
     bms, wms, jms, ems = ms["BMS"], ms["WMS"], ms["JMS"], ms["EMS"]
     a = 1.0 - confidence
     df_b, df_w, df_e = n - 1, n * (k - 1), (n - 1) * (k - 1)

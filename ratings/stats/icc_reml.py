@@ -35,6 +35,7 @@ import numpy as np
 from scipy import linalg, optimize
 
 from ._json import num
+from .icc import FORMS, icc_from_mean_squares
 
 LOG_RATIO_BOUNDS = (-30.0, 15.0)  # variance ratio to the residual: e^-30 counts as zero
 # A residual variance this small a share of the ratings' variance is an exact fit.
@@ -192,9 +193,28 @@ def _exact_additive(scores: np.ndarray) -> dict[str, float]:
     return {"images": float(np.var(image, ddof=1)), "raters": float(np.var(rater, ddof=1))}
 
 
-def _ratio(signal: float, noise: float) -> float | None:
-    total = signal + noise
-    return num(signal / total) if total > 0 else None
+def _forms(
+    two_way: tuple[float, float, float], one_way: tuple[float, float], n: float, k: int
+) -> dict[str, dict[str, Any]]:
+    """The six forms with intervals from the components, as psych::ICC does with lme4: the mean
+    squares of a complete n x k table (BMS = k var_images + var_res, JMS = n var_raters +
+    var_res, EMS = var_res; one-way BMS = k var_images + var_within, WMS = var_within) go
+    through the ANOVA interval formulas. The point values are exactly the component ratios,
+    whatever n. Unlike psych, n is the complete-table equivalent of the ratings there are
+    (ratings / k), not the number of images, so gaps widen the intervals: simulated 60 x 5
+    tables, 400 each, gave 93% (15% missing) and 95% (40%) coverage for ICC(C,1) where the
+    number of images gave 92% at 15%; ICC(A,1) 90-92%, as the complete-table F approximation
+    itself (91% on the same tables' complete cases)."""
+    s, r, e = two_way
+    s1, w = one_way
+    with np.errstate(divide="ignore", invalid="ignore"):
+        two = icc_from_mean_squares(
+            {"BMS": k * s + e, "WMS": r + e, "JMS": n * r + e, "EMS": e}, n, k
+        )
+        one = icc_from_mean_squares({"BMS": k * s1 + w, "WMS": w, "JMS": w, "EMS": w}, n, k)
+    rows = {key: two[key] for key in ("ICC2", "ICC3", "ICC2k", "ICC3k")}
+    rows.update({key: one[key] for key in ("ICC1", "ICC1k")})
+    return {key: {name: rows[key][name] for name in ("name", "value", "ci95")} for key in rows}
 
 
 def icc_reml(scores: np.ndarray) -> dict[str, Any]:
@@ -211,7 +231,7 @@ def icc_reml(scores: np.ndarray) -> dict[str, Any]:
         "n_images_used": 0,
         "n_ratings_used": 0,
         "variance": {"images": None, "raters": None, "residual": None, "within_images": None},
-        **dict.fromkeys(("ICC1", "ICC2", "ICC3", "ICC1k", "ICC2k", "ICC3k")),
+        **{key: {"name": name, "value": None, "ci95": [None, None]} for key, name in FORMS.items()},
     }
     if stats is None:
         return out
@@ -221,19 +241,21 @@ def icc_reml(scores: np.ndarray) -> dict[str, Any]:
         return out
     two_way = _fit(stats, rater_effect=True)
     one_way = _fit(stats, rater_effect=False)
-    k = stats.n_raters
-    if two_way is not None:
-        s, r, e = two_way["images"], two_way["raters"], two_way["residual"]
-        if e <= EXACT_FIT * stats.yy / stats.n_ratings:
-            s, r, e = *_exact_additive(scores).values(), 0.0
-        out["variance"].update(images=num(s), raters=num(r), residual=num(e))
-        out["ICC2"], out["ICC2k"] = _ratio(s, r + e), _ratio(s, (r + e) / k)
-        out["ICC3"], out["ICC3k"] = _ratio(s, e), _ratio(s, e / k)
-    if one_way is not None:
-        s, w = one_way["images"], one_way["residual"]
-        if w <= EXACT_FIT * stats.yy / stats.n_ratings:  # each image's ratings all equal
-            rated = ~np.isnan(scores).all(axis=1)
-            s, w = float(np.var(np.nanmax(scores[rated], axis=1), ddof=1)), 0.0
-        out["variance"]["within_images"] = num(w)
-        out["ICC1"], out["ICC1k"] = _ratio(s, w), _ratio(s, w / k)
+    if two_way is None or one_way is None:
+        return out
+    s, r, e = two_way["images"], two_way["raters"], two_way["residual"]
+    if e <= EXACT_FIT * stats.yy / stats.n_ratings:
+        s, r, e = *_exact_additive(scores).values(), 0.0
+    s1, w = one_way["images"], one_way["residual"]
+    if w <= EXACT_FIT * stats.yy / stats.n_ratings:  # each image's ratings all equal
+        rated = ~np.isnan(scores).all(axis=1)
+        s1, w = float(np.var(np.nanmax(scores[rated], axis=1), ddof=1)), 0.0
+    out["variance"] = {
+        "images": num(s),
+        "raters": num(r),
+        "residual": num(e),
+        "within_images": num(w),
+    }
+    complete_equivalent = stats.n_ratings / stats.n_raters
+    out.update(_forms((s, r, e), (s1, w), complete_equivalent, stats.n_raters))
     return out

@@ -9,7 +9,8 @@ JSON contract (stable; keys may be added, never renamed)::
         "icc": {"ICC1" | "ICC2" | "ICC3" | "ICC1k" | "ICC2k" | "ICC3k":
                    {"name", "value", "ci95": [lo, hi], "F", "df1", "df2", "p"},
                 "n_images_used", "mean_squares"},                         # null for categories
-        "icc_reml": {"ICC1" .. "ICC3k": value, "n_images_used", "n_ratings_used",
+        "icc_reml": {"ICC1" .. "ICC3k": {"name", "value", "ci95": [lo, hi]},
+                     "n_images_used", "n_ratings_used",
                      "variance": {"images", "raters", "residual", "within_images"},
                      "method"},                  # every rating counts; null for categories
         "krippendorff_alpha": {"nominal", "ordinal", "interval"},

@@ -67,7 +67,8 @@ def test_numbers_match_the_report(client, rated, people):
     assert f"{icc2['value']:.3f}" in row
     assert f"{icc2['ci95'][0]:.3f}" in row
     reml = study_report(rated)["dimensions"]["gray-level"]["icc_reml"]["ICC2"]
-    assert f'<td class="num icc-reml">{reml:.3f}</td>' in row
+    assert f'<td class="num icc-reml">{reml["value"]:.3f} ' in row
+    assert f"{reml['ci95'][0]:.3f} – {reml['ci95'][1]:.3f}" in row
     # Pseudonyms only, never usernames.
     assert "R-alice" in html
     assert ">alice<" not in html
