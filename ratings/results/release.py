@@ -139,15 +139,26 @@ def _agreement_summary(report: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for key, section in report.get("dimensions", {}).items():
         icc = (section.get("icc") or {}).get("ICC2") or {}
+        reml = (section.get("icc_reml") or {}).get("ICC2") or {}
         out[key] = {
             "n_images": section.get("n_images"),
             "n_raters": section.get("n_raters"),
             "icc_2_1": icc.get("value"),
             "icc_2_1_ci95": icc.get("ci95"),
+            "icc_2_1_n_images": (section.get("icc") or {}).get("n_images_used"),
+            "icc_2_1_reml": reml.get("value"),
+            "icc_2_1_reml_ci95": reml.get("ci95"),
             "krippendorff_alpha": section.get("krippendorff_alpha"),
             "fleiss_kappa": section.get("fleiss_kappa"),
         }
     return out
+
+
+def _icc_text(value: float | None, ci95: list | None) -> str:
+    text = "-" if value is None else f"{value:.3f}"
+    if value is not None and ci95 and None not in ci95:
+        text += " [{:.3f}, {:.3f}]".format(*ci95)
+    return text
 
 
 def make_snapshot(
@@ -293,20 +304,43 @@ def data_card(release: DatasetRelease) -> str:
         "",
         "Summary per dimension (the full report is agreement.json):",
         "",
-        "| dimension | images | raters | ICC(2,1) [95% CI] | Krippendorff alpha | Fleiss kappa |",
-        "| --- | --- | --- | --- | --- | --- |",
     ]
-    for key, a in sorted(s["agreement_summary"].items()):
-        icc = "-" if a["icc_2_1"] is None else f"{a['icc_2_1']:.3f}"
-        if a["icc_2_1_ci95"] and None not in a["icc_2_1_ci95"]:
-            icc += " [{:.3f}, {:.3f}]".format(*a["icc_2_1_ci95"])
+    summary = s["agreement_summary"]
+    # Snapshots made before the REML ICC existed render as they always did (same bytes).
+    with_reml = any("icc_2_1_reml" in a for a in summary.values())
+    if with_reml:
+        lines += [
+            "ICC(2,1) is McGraw & Wong's ICC(A,1). The complete-case column uses only the images",
+            "every rater rated (F-test interval); the REML column uses every rating (variance",
+            "components, approximate interval): report it when raters left gaps.",
+            "",
+            "| dimension | images | raters | ICC(2,1) complete cases [95% CI] (images) "
+            "| ICC(2,1) all ratings, REML [95% CI] | Krippendorff alpha | Fleiss kappa |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+    else:
+        lines += [
+            "| dimension | images | raters | ICC(2,1) [95% CI] | Krippendorff alpha "
+            "| Fleiss kappa |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+    for key, a in sorted(summary.items()):
+        icc = _icc_text(a["icc_2_1"], a["icc_2_1_ci95"])
         alpha = a["krippendorff_alpha"] or {}
         alpha_text = ", ".join(f"{k} {v:.3f}" for k, v in sorted(alpha.items()) if v is not None)
         alpha_text = alpha_text or "-"
         kappa = "-" if a["fleiss_kappa"] is None else f"{a['fleiss_kappa']:.3f}"
-        lines.append(
-            f"| {key} | {a['n_images']} | {a['n_raters']} | {icc} | {alpha_text} | {kappa} |"
-        )
+        if with_reml:
+            icc += f" ({a.get('icc_2_1_n_images')})"
+            reml = _icc_text(a.get("icc_2_1_reml"), a.get("icc_2_1_reml_ci95"))
+            lines.append(
+                f"| {key} | {a['n_images']} | {a['n_raters']} | {icc} | {reml} | {alpha_text}"
+                f" | {kappa} |"
+            )
+        else:
+            lines.append(
+                f"| {key} | {a['n_images']} | {a['n_raters']} | {icc} | {alpha_text} | {kappa} |"
+            )
     split = s["split"]
     lines += ["", "## Split", ""]
     if split is None:

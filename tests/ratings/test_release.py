@@ -11,7 +11,8 @@ from PIL import Image as PILImage
 
 from ratings.models import DatasetRelease, ExportKind, ImageFormat, JobStatus, StratifyBy
 from ratings.results import jobs
-from ratings.results.release import build_zip, create_release, release_zip_path
+from ratings.results.dashboard import study_report
+from ratings.results.release import build_zip, create_release, data_card, release_zip_path
 from ratings.results.splits import make_split
 from tests.factories import names
 
@@ -124,3 +125,22 @@ def test_release_with_a_split_keeps_each_patient_in_one_subset(study, people):
     assert all(len(s) == 1 for s in subsets_of_patient.values())
     assert {row["split"] for row in labels} <= {"train", "val", "test"}
     assert "seed 3" in archive.read(f"{root}/README.md").decode()
+
+
+def test_the_data_card_gives_both_iccs_and_old_snapshots_keep_their_bytes(rated, people):
+    job = _release_job(rated, people[names.COORDINATOR])
+    release = DatasetRelease.objects.get(pk=job.release_id)
+    card = data_card(release)
+    summary = release.snapshot["agreement_summary"]["gray-level"]
+    reml = study_report(rated)["dimensions"]["gray-level"]["icc_reml"]["ICC2"]
+    assert summary["icc_2_1_reml"] == reml["value"]
+    assert "ICC(2,1) all ratings, REML" in card and f"{reml['value']:.3f}" in card
+    assert f"({summary['icc_2_1_n_images']})" in card  # the complete-case image count
+
+    # A release snapshot made before the REML ICC existed renders its table as it always did.
+    for entry in release.snapshot["agreement_summary"].values():
+        for key in ("icc_2_1_n_images", "icc_2_1_reml", "icc_2_1_reml_ci95"):
+            del entry[key]
+    old = data_card(release)
+    assert "REML" not in old
+    assert "| dimension | images | raters | ICC(2,1) [95% CI] | Krippendorff alpha |" in old
