@@ -7,6 +7,7 @@ only our own script files. The reading page sets a stricter policy of its own
 scripts of their own) are left to their defaults.
 """
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 PAGE_CSP = "; ".join(
@@ -36,6 +37,8 @@ class ContentSecurityPolicyMiddleware:
             "Content-Security-Policy" not in response
             and response.get("Content-Type", "").startswith("text/html")
             and not request.path.startswith(EXEMPT_PREFIXES)
+            # Django's debug error pages run inline script of their own (developers only).
+            and not (settings.DEBUG and response.status_code >= 400)
         ):
             response["Content-Security-Policy"] = PAGE_CSP
         return response
