@@ -214,7 +214,7 @@ def _viewport(raw: Any) -> dict:
         value = _number(raw, key)
         if value is not None:
             out[key] = round(value, 4)
-    for key in ("invert", "hflip", "vflip"):
+    for key in ("invert", "hflip", "vflip", "pixel_replication"):
         if isinstance(raw.get(key), bool):
             out[key] = raw[key]
     for key in ("slice", "n_slices"):

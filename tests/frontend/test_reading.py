@@ -211,3 +211,54 @@ def test_the_help_takes_focus_and_gives_it_back(live_server, page, login, people
     wait_sent(page)
     rating = Rating.objects.get(assessment__study=study, dimension__key="gray-level")
     assert rating.value == 6
+
+
+SHORT_RUNS_JS = """minRun => {
+    // Along canvas rows (every 8th), the share of runs of one grey level shorter than minRun:
+    // pixel replication at zoom z repeats each image pixel about z times, so its runs are long;
+    // smoothing blends neighbours into in-between shades, runs of one or two pixels.
+    const canvas = window.__iqa.viewer.element.querySelector('canvas');
+    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    let short = 0, runs = 0;
+    for (let y = 0; y < canvas.height; y += 8) {
+        let length = 1;
+        for (let x = 1; x < canvas.width; x++) {
+            const i = 4 * (y * canvas.width + x);
+            if (data[i] === data[i - 4]) { length += 1; continue; }
+            runs += 1;
+            short += length < minRun;
+            length = 1;
+        }
+    }
+    return short / runs;
+}"""
+# Two animation frames: cornerstone draws on the next one after a viewport change.
+FRAMES_JS = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+
+
+def test_n_shows_unsmoothed_pixels_keeps_them_and_stores_the_choice(
+    live_server, page, login, people, tmp_path
+):
+    study = make_reading_study(people, chest_dataset(tmp_path, 2, seed=6))
+    login(page, names.RATER)
+    page.goto(f"{live_server.url}/studies/{study.id}/read/")
+    wait_rendered(page, 1)
+    fit = page.evaluate("() => window.__iqa.viewer.state().zoom")
+    for _ in range(12):  # zoom far in: each image pixel spans many screen pixels
+        page.keyboard.press("+")
+    page.wait_for_function("z => window.__iqa.viewer.state().zoom > z * 8", arg=fit)
+    page.evaluate(FRAMES_JS)
+    smooth = page.evaluate(SHORT_RUNS_JS, 4)
+    page.keyboard.press("n")
+    page.wait_for_function("() => window.__iqa.viewer.state().pixel_replication === true")
+    page.evaluate(FRAMES_JS)
+    sharp = page.evaluate(SHORT_RUNS_JS, 4)
+    assert sharp < 0.05 and smooth > 0.3, (sharp, smooth)
+    assert "pixels" in page.locator("#overlay-bl").inner_text()
+    for key in ["5", "5", "1", "Enter"]:
+        page.keyboard.press(key)
+    wait_rendered(page, 2)
+    assert page.evaluate("() => window.__iqa.viewer.state().pixel_replication") is True
+    wait_sent(page)
+    stored = Assessment.objects.get(study=study, rater=people[names.RATER])
+    assert stored.final_viewport["pixel_replication"] is True

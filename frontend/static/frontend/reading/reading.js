@@ -134,7 +134,8 @@
     el.overlayTL.textContent = s.n_slices > 1 ? "Slice " + (s.slice + 1) + " / " + s.n_slices : "";
     el.overlayTR.textContent = viewer.presetName();
     el.overlayBL.textContent = "W " + Math.round(s.window_width) + "  L " + Math.round(s.window_center) +
-      "  ·  " + Math.round(s.zoom * 100) + "%" + (s.invert ? "  ·  inverted" : "");
+      "  ·  " + Math.round(s.zoom * 100) + "%" + (s.invert ? "  ·  inverted" : "") +
+      (s.pixel_replication ? "  ·  pixels" : "");
     el.overlayBR.textContent = "Left drag: " + (viewer.leftTool === "Pan" ? "pan" : "window") +
       "  ·  right drag: " + (viewer.leftTool === "Pan" ? "window" : "pan");
   }
@@ -589,6 +590,7 @@
     else if (k === "f" || k === "F") viewer.fit();
     else if (k === "r" || k === "R") viewer.reset();
     else if (k === "i" || k === "I") viewer.toggleInvert();
+    else if (k === "n" || k === "N") viewer.togglePixelReplication();
     else if (k === "+" || k === "=") viewer.zoomBy(1.2);
     else if (k === "-" || k === "_") viewer.zoomBy(1 / 1.2);
     else if (k === "v") viewer.cyclePreset(1);

@@ -55,6 +55,10 @@
     this.presets = [];
     this.presetIndex = -1;
     this.leftTool = "Pan";
+    // Smooth (bilinear) magnification by default; N shows the pixels themselves (nearest
+    // neighbour), which a sharpness judgement at high zoom may want. A display preference of
+    // the rater's, so it stays from image to image, unlike zoom, window and inversion.
+    this.pixelReplication = false;
     this.counts = { zoom: 0, pan: 0, window: 0, scroll: 0, fit: 0, reset: 0, invert: 0, preset: 0 };
     this._gesture = 0;
     this._counted = {};
@@ -169,6 +173,7 @@
   Viewer.prototype._defaultViewport = function (image) {
     var vp = cs.getDefaultViewportForImage(this.element, image);
     vp.invert = !!image.invert; // MONOCHROME1 is shown inverted, and nothing else is
+    vp.pixelReplication = this.pixelReplication;
     vp.hflip = false; vp.vflip = false; vp.rotation = 0;
     vp.translation = { x: 0, y: 0 };
     return vp;
@@ -281,6 +286,14 @@
     this._set(vp);
   };
 
+  Viewer.prototype.togglePixelReplication = function () {
+    var vp = this._vp();
+    if (!vp) return;
+    this.pixelReplication = !this.pixelReplication;
+    vp.pixelReplication = this.pixelReplication;
+    this._set(vp);
+  };
+
   Viewer.prototype.cyclePreset = function (direction) {
     if (!this.image || !this.presets.length) return;
     var n = this.presets.length;
@@ -359,6 +372,7 @@
       x: Math.round(vp.translation.x * 100) / 100,
       y: Math.round(vp.translation.y * 100) / 100,
       invert: vp.invert !== !!this.image.invert,
+      pixel_replication: !!vp.pixelReplication,
       slice: this.index,
       n_slices: this.imageIds.length,
     };
