@@ -144,7 +144,8 @@ def deployed_server(transactional_db, settings, tmp_path):
     )
 
     def admit(user):
-        user.password = Argon2PasswordHasher().encode(PASSWORD, Argon2PasswordHasher().salt())
+        hasher = Argon2PasswordHasher()
+        user.password = hasher.encode(PASSWORD, hasher.salt())
         user.save(update_fields=["password"])
 
     try:

@@ -325,22 +325,15 @@ def data_card(release: DatasetRelease) -> str:
             "| --- | --- | --- | --- | --- | --- |",
         ]
     for key, a in sorted(summary.items()):
-        icc = _icc_text(a["icc_2_1"], a["icc_2_1_ci95"])
         alpha = a["krippendorff_alpha"] or {}
         alpha_text = ", ".join(f"{k} {v:.3f}" for k, v in sorted(alpha.items()) if v is not None)
-        alpha_text = alpha_text or "-"
-        kappa = "-" if a["fleiss_kappa"] is None else f"{a['fleiss_kappa']:.3f}"
+        cells = [key, a["n_images"], a["n_raters"], _icc_text(a["icc_2_1"], a["icc_2_1_ci95"])]
         if with_reml:
-            icc += f" ({a.get('icc_2_1_n_images')})"
-            reml = _icc_text(a.get("icc_2_1_reml"), a.get("icc_2_1_reml_ci95"))
-            lines.append(
-                f"| {key} | {a['n_images']} | {a['n_raters']} | {icc} | {reml} | {alpha_text}"
-                f" | {kappa} |"
-            )
-        else:
-            lines.append(
-                f"| {key} | {a['n_images']} | {a['n_raters']} | {icc} | {alpha_text} | {kappa} |"
-            )
+            cells[-1] += f" ({a.get('icc_2_1_n_images')})"
+            cells.append(_icc_text(a.get("icc_2_1_reml"), a.get("icc_2_1_reml_ci95")))
+        kappa = "-" if a["fleiss_kappa"] is None else f"{a['fleiss_kappa']:.3f}"
+        cells += [alpha_text or "-", kappa]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     split = s["split"]
     lines += ["", "## Split", ""]
     if split is None:

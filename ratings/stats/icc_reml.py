@@ -51,6 +51,8 @@ class _Sufficient:
     n_ratings: int
     n_raters: int
     masks: np.ndarray  # patterns x raters, bool: who rated the images of this pattern
+    per_image: np.ndarray  # per pattern: ratings of each of its images
+    design: np.ndarray  # per pattern: (ratings, then 0/1 per rater), the images' rows of X'Z
     count: np.ndarray  # images per pattern
     sum_y: np.ndarray  # per pattern: sum over its images of (sum of the image's ratings)
     sum_y2: np.ndarray  # per pattern: sum over its images of (sum of the image's ratings)^2
@@ -80,6 +82,7 @@ def _sufficient(scores: np.ndarray) -> _Sufficient | None:
             np.packbits(observed, axis=1), axis=0, return_index=True, return_inverse=True
         )
     masks = observed[first]
+    per_image = masks.sum(axis=1).astype(float)
     inverse = inverse.ravel()
     image_sum = y.sum(axis=1)
     return _Sufficient(
@@ -87,6 +90,8 @@ def _sufficient(scores: np.ndarray) -> _Sufficient | None:
         n_ratings=n_ratings,
         n_raters=int(x.shape[1]),
         masks=masks,
+        per_image=per_image,
+        design=np.column_stack([per_image, masks.astype(float)]),
         count=np.bincount(inverse, minlength=len(masks)).astype(float),
         sum_y=np.bincount(inverse, weights=image_sum, minlength=len(masks)),
         sum_y2=np.bincount(inverse, weights=image_sum**2, minlength=len(masks)),
@@ -102,19 +107,18 @@ def _profile(stats: _Sufficient, log_ratios: np.ndarray, rater_effect: bool):
     if not np.all(np.isfinite(log_ratios)):
         return np.inf, np.nan
     ratio_images = np.exp(log_ratios[0])
-    per_image = stats.masks.sum(axis=1).astype(float)
-    d = per_image + 1.0 / ratio_images  # the absorbed diagonal block, per pattern
+    d = stats.per_image + 1.0 / ratio_images  # the absorbed diagonal block, per pattern
     # The remaining unknowns: mu, then (two-way) one effect per rater.
     if rater_effect:
         ratio_raters = np.exp(log_ratios[1])
-        b = np.column_stack([per_image, stats.masks.astype(float)])
+        b = stats.design
         a = np.zeros((1 + stats.n_raters, 1 + stats.n_raters))
         a[0, 0] = stats.n_ratings
         a[0, 1:] = a[1:, 0] = stats.rater_n
         a[1:, 1:] = np.diag(stats.rater_n + 1.0 / ratio_raters)
         r = np.concatenate([[stats.sum_y.sum()], stats.rater_sum])
     else:
-        b = per_image[:, None]
+        b = stats.design[:, :1]
         a = np.array([[float(stats.n_ratings)]])
         r = np.array([stats.sum_y.sum()])
     weights = stats.count / d
@@ -142,7 +146,6 @@ def _fit(stats: _Sufficient, rater_effect: bool) -> dict[str, float] | None:
     """REML variance components. The REML surface of this model has one maximum in practice;
     other starts are tried only where the likelihood is not finite at the first."""
     dims = 2 if rater_effect else 1
-    best = None
     for start in (0.0, -3.0, 2.0):
         best = optimize.minimize(
             lambda t: _profile(stats, t, rater_effect)[0],
@@ -235,7 +238,7 @@ def icc_reml(scores: np.ndarray) -> dict[str, Any]:
     }
     if stats is None:
         return out
-    rated_twice = int(stats.count[stats.masks.sum(axis=1) >= 2].sum())
+    rated_twice = int(stats.count[stats.per_image >= 2].sum())
     out["n_images_used"], out["n_ratings_used"] = stats.n_images, stats.n_ratings
     if rated_twice < 2 or stats.n_raters < 2 or stats.yy == 0:  # yy: centred, so no variation
         return out
