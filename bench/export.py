@@ -29,15 +29,8 @@ django.setup()
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
-from ratings.models import (  # noqa: E402
-    Dataset,
-    Dimension,
-    Membership,
-    Profession,
-    RaterProfile,
-    ReaderStudy,
-    Role,
-)
+from imaging.models import Dataset  # noqa: E402
+from ratings.models import Dimension, Membership, Profession, RaterProfile, ReaderStudy, Role  # noqa: E402
 
 N_DIMENSIONS = 2
 

@@ -41,7 +41,7 @@ def _files(n: int) -> list[Path]:
     existing = sorted(CACHE.glob("*.dcm"))
     if len(existing) >= n:
         return existing[:n]
-    from ratings.demo.generate import generate_chest_dataset
+    from demo.synthetic.generate import generate_chest_dataset
 
     shutil.rmtree(CACHE, ignore_errors=True)
     print(f"generating {n} radiographs into {CACHE} (once) ...", flush=True)
@@ -77,7 +77,7 @@ def _bare_loop(files: list[Path]) -> float:
 
 
 def _ingest(files: list[Path], folder: Path, workers: int) -> tuple[float, int]:
-    from ratings.ingest import ingest_paths
+    from imaging.ingest import ingest_paths
     from ratings.models import Dataset
 
     dataset = Dataset.objects.create(name=f"bench-ingest-{time.time_ns()}")

@@ -41,7 +41,7 @@ def _files(n: int) -> list[Path]:
     existing = sorted(CACHE.glob("*.dcm"))
     if len(existing) >= n:
         return existing[:n]
-    from ratings.demo.generate import generate_chest_dataset
+    from demo.synthetic.generate import generate_chest_dataset
 
     shutil.rmtree(CACHE, ignore_errors=True)
     print(f"generating {n} radiographs into {CACHE} (once) ...", flush=True)
@@ -57,7 +57,8 @@ def _setup(n_images: int, work: Path) -> int:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
-    from ratings.ingest import ingest_paths
+    from demo.seeding import chest_paper_dimensions
+    from imaging.ingest import ingest_paths
     from ratings.models import (
         Dataset,
         Membership,
@@ -65,7 +66,6 @@ def _setup(n_images: int, work: Path) -> int:
         Role,
         StudyImage,
     )
-    from ratings.seeding import chest_paper_dimensions
 
     call_command("migrate", verbosity=0)
     folder = work / "in"

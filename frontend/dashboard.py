@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.text import slugify
 
-from ratings.models import Image
+from imaging.models import Image
 from ratings.permissions import Action, can, get_study, may_create_study, studies_for
 from ratings.results import dashboard as service
 

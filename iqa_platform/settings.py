@@ -69,10 +69,18 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "imaging",
     "ratings",
     "inference",
     "frontend",
+    # Demo data for `make run` and the tests (seed_demo, demo_logins): development data,
+    # not the product, kept out of the runtime apps.
+    "demo",
 ]
+
+# Who may see which dataset, image and file is decided by the reader studies (ratings);
+# imaging asks this policy and so never imports ratings.
+IMAGING_ACCESS_POLICY = "ratings.permissions.ImagingAccess"
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -206,6 +214,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DimensionKindEnum": "ratings.models.studies.DimensionKind",
         "ExportKindEnum": "ratings.models.exports.ExportKind",
+        "JobStatusEnum": "iqa_platform.jobs.JobStatus",
     },
 }
 
@@ -230,7 +239,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "iqa")
+# Named queues, so that a host can take only some kinds of work (a GPU host: training and
+# inference); every task is routed by its name (iqa_platform/celery.py). The prefix lets
+# several deployments (or test runs) share one broker.
+CELERY_QUEUE_PREFIX = env_str("CELERY_QUEUE_PREFIX", "")
+CELERY_TASK_DEFAULT_QUEUE = CELERY_QUEUE_PREFIX + "default"
+# A running job whose worker has not beaten its heartbeat for this long is taken to be lost.
+IQA_JOB_STALE_AFTER_S = env_int("IQA_JOB_STALE_AFTER_S", 600)
 
 LOGGING = {
     "version": 1,

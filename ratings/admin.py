@@ -4,11 +4,7 @@ from django.contrib import admin
 
 from .models import (
     Assessment,
-    Dataset,
     Dimension,
-    Image,
-    ImageFile,
-    IngestJob,
     Membership,
     RaterProfile,
     Rating,
@@ -16,34 +12,6 @@ from .models import (
     ReaderStudy,
     StudyImage,
 )
-
-
-@admin.register(Dataset)
-class DatasetAdmin(admin.ModelAdmin):
-    list_display = ["name", "created_by", "created_at"]
-    search_fields = ["name"]
-
-
-class ImageFileInline(admin.TabularInline):
-    model = ImageFile
-    extra = 0
-    fields = ["sop_instance_uid", "instance_number", "position", "transfer_syntax", "size_bytes"]
-    readonly_fields = fields
-
-
-@admin.register(Image)
-class ImageAdmin(admin.ModelAdmin):
-    list_display = ["label", "dataset", "modality", "rows", "columns", "n_frames", "patient_key"]
-    list_filter = ["dataset", "modality"]
-    search_fields = ["label", "series_uid", "patient_key"]
-    inlines = [ImageFileInline]
-
-
-@admin.register(ImageFile)
-class ImageFileAdmin(admin.ModelAdmin):
-    list_display = ["sop_instance_uid", "image", "instance_number", "transfer_syntax", "size_bytes"]
-    list_select_related = ["image"]
-    search_fields = ["sop_instance_uid"]
 
 
 class DimensionInline(admin.StackedInline):
@@ -115,9 +83,3 @@ class RatingAdmin(admin.ModelAdmin):
 class RatingRevisionAdmin(admin.ModelAdmin):
     list_display = ["rating", "value", "valid_from", "replaced_at", "replaced_by"]
     raw_id_fields = ["rating"]
-
-
-@admin.register(IngestJob)
-class IngestJobAdmin(admin.ModelAdmin):
-    list_display = ["id", "dataset", "status", "n_files_done", "n_files_total", "created_at"]
-    list_filter = ["status"]

@@ -11,7 +11,9 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
-from .models import Dataset, Image, ImageFile, Membership, ReaderStudy, Role, StudyImage
+from imaging.models import Dataset, Image
+
+from .models import Membership, ReaderStudy, Role, StudyImage
 
 
 class Action(StrEnum):
@@ -84,19 +86,6 @@ def images_for(user) -> QuerySet[Image]:
     return Image.objects.filter(Exists(in_my_study))
 
 
-def get_image_file(user, sop_instance_uid: str) -> ImageFile:
-    """The de-identified file if the user may load it; 404 if unknown, 403 if not theirs."""
-    try:
-        image_file = ImageFile.objects.select_related("image").get(
-            sop_instance_uid=sop_instance_uid
-        )
-    except ImageFile.DoesNotExist:
-        raise Http404("No such image.") from None
-    if not images_for(user).filter(pk=image_file.image_id).exists():
-        raise PermissionDenied("You may not load this image.")
-    return image_file
-
-
 def datasets_for(user) -> QuerySet[Dataset]:
     """Datasets the user may upload to and manage: staff, the creator, or a study coordinator."""
     if not user.is_authenticated or not user.is_active:
@@ -109,18 +98,11 @@ def datasets_for(user) -> QuerySet[Dataset]:
     return Dataset.objects.filter(Q(created_by=user) | Exists(coordinated))
 
 
-def get_dataset(user, pk) -> Dataset:
-    try:
-        return datasets_for(user).get(pk=pk)
-    except (Dataset.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such dataset.") from None
-
-
 def may_create_dataset(user) -> bool:
     return bool(
         user.is_authenticated
         and user.is_active
-        and (user.is_staff or user.has_perm("ratings.add_dataset"))
+        and (user.is_staff or user.has_perm("imaging.add_dataset"))
     )
 
 
@@ -131,3 +113,11 @@ def may_create_study(user) -> bool:
         and user.is_active
         and (user.is_staff or user.has_perm("ratings.add_readerstudy"))
     )
+
+
+class ImagingAccess:
+    """The imaging app's access policy (settings.IMAGING_ACCESS_POLICY): reader studies decide."""
+
+    datasets_for = staticmethod(datasets_for)
+    images_for = staticmethod(images_for)
+    may_create_dataset = staticmethod(may_create_dataset)

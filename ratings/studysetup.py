@@ -11,11 +11,11 @@ from django.contrib.auth import get_user_model
 from django.db import models, transaction
 from django.db.models import QuerySet
 
+from imaging.models import Dataset, Image
+
 from .models import (
     Assessment,
-    Dataset,
     Dimension,
-    Image,
     Membership,
     RaterProfile,
     Rating,

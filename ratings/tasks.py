@@ -2,11 +2,9 @@
 
 from iqa_platform.celery import house_task
 
-from .export_tasks import run_export_job  # noqa: F401  (registered here for autodiscovery)
+from .results import jobs
 
 
-@house_task()
-def run_ingest_job(*, job_id: int) -> None:
-    from .ingest_jobs import run_ingest_job as run
-
-    run(job_id)
+@house_task(name=jobs.TASK)
+def run_export_job(*, job_id: int) -> None:
+    jobs.run_export_job(job_id)

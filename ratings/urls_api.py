@@ -6,21 +6,13 @@ Each concern has its own module in ratings/api/; add its routes here, one line e
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from .api import datasets, exports, reading, results, studies
+from .api import exports, reading, results, studies
 
 router = DefaultRouter()
 router.register("studies", studies.StudyViewSet, basename="study")
-router.register("datasets", datasets.DatasetViewSet, basename="dataset")
-router.register("ingest-jobs", datasets.IngestJobViewSet, basename="ingest-job")
 router.register("exports", exports.ExportJobViewSet, basename="export")
 
 urlpatterns = [
-    path("datasets/<int:pk>/uploads/", datasets.UploadView.as_view(), name="dataset-upload"),
-    path(
-        "datasets/<int:dataset_pk>/images/",
-        datasets.DatasetImageViewSet.as_view({"get": "list"}),
-        name="dataset-images",
-    ),
     path("studies/<int:pk>/agreement/", results.AgreementView.as_view(), name="study-agreement"),
     path("studies/<int:pk>/mos/", results.MosView.as_view(), name="study-mos"),
     path("studies/<int:pk>/progress/", results.ProgressView.as_view(), name="study-progress"),

@@ -7,7 +7,11 @@ HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
 mkdir -p var/log
 
-.venv/bin/celery -A iqa_platform worker --loglevel INFO --concurrency 1 >var/log/worker.log 2>&1 &
+# One worker for every queue here; a second host may take only some (README: scale-out).
+PREFIX="${CELERY_QUEUE_PREFIX:-}"
+QUEUES="${PREFIX}ingest,${PREFIX}exports,${PREFIX}training,${PREFIX}inference"
+.venv/bin/celery -A iqa_platform worker -Q "$QUEUES" --loglevel INFO --concurrency 1 \
+  >var/log/worker.log 2>&1 &
 WORKER_PID=$!
 trap 'kill $WORKER_PID 2>/dev/null || true' EXIT INT TERM
 

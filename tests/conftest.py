@@ -64,11 +64,11 @@ def study(people):
     return make_study(people)
 
 
-def _worker_env(queue: str) -> dict[str, str]:
+def _worker_env(prefix: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         DATABASE_URL=database_url(settings.DATABASES["default"]),
-        CELERY_QUEUE=queue,
+        CELERY_QUEUE_PREFIX=prefix,
         MEDIA_ROOT=str(settings.MEDIA_ROOT),
         UPLOAD_ROOT=str(settings.UPLOAD_ROOT),
         IQA_INGEST_WORKERS="1",
@@ -79,16 +79,15 @@ def _worker_env(queue: str) -> dict[str, str]:
 
 @pytest.fixture
 def celery_worker(transactional_db, settings, tmp_path):
-    """A real `celery worker` process consuming a queue of its own, on the test database.
+    """A real `celery worker` process consuming queues of its own, on the test database.
 
     Tasks must reach it through the real broker (Redis in CI), so the test sees what a user
-    would: the job row changing state in the database.
+    would: the job row changing state in the database. Its queues carry a prefix of their
+    own (CELERY_QUEUE_PREFIX), so tests never take each other's messages.
     """
-    from iqa_platform.celery import app
+    from iqa_platform.celery import all_queue_names
 
-    queue = f"test-{uuid.uuid4().hex[:12]}"
-    previous_queue = app.conf.task_default_queue
-    app.conf.task_default_queue = queue
+    settings.CELERY_QUEUE_PREFIX = f"test-{uuid.uuid4().hex[:12]}-"
     log = tmp_path / "worker.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
@@ -102,7 +101,7 @@ def celery_worker(transactional_db, settings, tmp_path):
                 "--pool",
                 "solo",
                 "--queues",
-                queue,
+                ",".join(all_queue_names()),
                 "--loglevel",
                 "INFO",
                 "--without-heartbeat",
@@ -110,7 +109,7 @@ def celery_worker(transactional_db, settings, tmp_path):
                 "--without-mingle",
             ],
             cwd=ROOT,
-            env=_worker_env(queue),
+            env=_worker_env(settings.CELERY_QUEUE_PREFIX),
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -123,7 +122,6 @@ def celery_worker(transactional_db, settings, tmp_path):
     try:
         yield proc
     finally:
-        app.conf.task_default_queue = previous_queue
         stop(proc)
 
 

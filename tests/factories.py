@@ -3,17 +3,9 @@
 import itertools
 from types import SimpleNamespace
 
-from ratings.models import (
-    Dataset,
-    Image,
-    ImageFile,
-    Membership,
-    RaterProfile,
-    ReaderStudy,
-    Role,
-    StudyImage,
-)
-from ratings.seeding import chest_paper_dimensions
+from demo.seeding import chest_paper_dimensions
+from imaging.models import Dataset, Image, ImageFile
+from ratings.models import Membership, RaterProfile, ReaderStudy, Role, StudyImage
 
 names = SimpleNamespace(
     RATER="alice",

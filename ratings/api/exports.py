@@ -16,7 +16,9 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from ..models import ExportJob, ExportKind, JobStatus
+from iqa_platform.jobs import JobStatus
+
+from ..models import ExportJob, ExportKind
 from ..permissions import Action, can, get_study, studies_for
 from ..results import jobs
 from ..results.ratings_export import ExportFormat, iter_ratings

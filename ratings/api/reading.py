@@ -25,8 +25,10 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from imaging.models import Image, ImageFile
+
 from .. import reading
-from ..models import Assessment, Image, ImageFile, Rating, ReaderStudy
+from ..models import Assessment, Rating, ReaderStudy
 from ..permissions import Action, get_study
 from ..worklist import build_worklist, dimensions_by_image, median_reading_ms
 from .studies import DimensionSerializer

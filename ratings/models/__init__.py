@@ -1,7 +1,6 @@
-"""Domain models of the ratings app: datasets and images, reader studies, assessments, ratings."""
+"""Domain models of the ratings app: reader studies, assessments, ratings, exports, splits."""
 
 from .assessments import Assessment, AssessmentStatus, Rating, RatingRevision
-from .datasets import Dataset, Image, ImageFile
 from .exports import (
     DatasetRelease,
     ExportJob,
@@ -12,24 +11,18 @@ from .exports import (
     SplitSubset,
     StratifyBy,
 )
-from .jobs import IngestJob, JobStatus
 from .people import Profession, RaterProfile
 from .studies import Dimension, DimensionKind, Membership, ReaderStudy, Role, StudyImage
 
 __all__ = [
     "Assessment",
     "AssessmentStatus",
-    "Dataset",
     "DatasetRelease",
     "Dimension",
     "DimensionKind",
     "ExportJob",
     "ExportKind",
-    "Image",
-    "ImageFile",
     "ImageFormat",
-    "IngestJob",
-    "JobStatus",
     "Membership",
     "Profession",
     "RaterProfile",

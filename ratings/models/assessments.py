@@ -6,7 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from .datasets import Image
+from imaging.models import Image
+
 from .studies import Dimension, ReaderStudy
 
 

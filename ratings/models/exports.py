@@ -4,8 +4,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from .datasets import Dataset, Image
-from .jobs import JobStatus
+from imaging.models import Dataset, Image
+from iqa_platform.jobs import Job
+
 from .studies import ReaderStudy
 
 
@@ -18,15 +19,12 @@ class ExportKind(models.TextChoices):
     RELEASE = "release", "Dataset release (zip)"
 
 
-class ExportJob(models.Model):
+class ExportJob(Job):
     """One export of a study, written by a worker to a file that is then downloaded."""
 
     study = models.ForeignKey(ReaderStudy, on_delete=models.CASCADE, related_name="export_jobs")
     kind = models.CharField(max_length=32, choices=ExportKind.choices)
     params = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING)
-    progress = models.FloatField(default=0.0)
-    error = models.TextField(blank=True)
     # Relative to MEDIA_ROOT; set once the whole file is written.
     file_path = models.CharField(max_length=500, blank=True)
     file_name = models.CharField(max_length=200, blank=True)
@@ -36,16 +34,6 @@ class ExportJob(models.Model):
     release = models.ForeignKey(
         "DatasetRelease", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
     )
-    # A worker refreshes this while it works; a running job whose heartbeat is old lost its
-    # worker, and a redelivered task may take it over.
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from .datasets import Dataset, Image
+from imaging.models import Dataset, Image
 
 
 class ReaderStudy(models.Model):

@@ -13,12 +13,13 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Aggregate, Count, FloatField, Max, Q
 
+from imaging.models import Image
+
 from ..models import (
     Assessment,
     AssessmentStatus,
     Dimension,
     DimensionKind,
-    Image,
     Membership,
     RaterProfile,
     Rating,

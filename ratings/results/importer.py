@@ -20,12 +20,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from imaging.models import Image
+
 from ..models import (
     Assessment,
     AssessmentStatus,
     Dimension,
     DimensionKind,
-    Image,
     Membership,
     Profession,
     RaterProfile,

@@ -10,28 +10,23 @@ import hashlib
 import json
 import logging
 import os
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import F, Q
-from django.utils import timezone
+from django.db import transaction
 from django.utils.text import slugify
 
-from ..models import ExportJob, ExportKind, JobStatus, ReaderStudy
+from iqa_platform import celery
+from iqa_platform.jobs import JobContext, JobStatus, run_job
+
+from ..models import ExportJob, ExportKind, ReaderStudy
 from . import mos_table, ratings_export
 
 logger = logging.getLogger(__name__)
-
-# A running job whose worker has not reported for this long is taken to be lost: a
-# redelivered task (acks_late) may then take it over.
-STALE_AFTER = timedelta(minutes=10)
-PROGRESS_EVERY_S = 1.0
+TASK = "ratings.run_export_job"
 
 Progress = Callable[[float], None]
 
@@ -154,94 +149,24 @@ def create_export(
 
 
 def enqueue(job_id: int) -> None:
-    from ..export_tasks import run_export_job as task
-
-    task.delay(job_id=job_id)
-
-
-def claim(job_id: int) -> bool:
-    """Take the job for this worker: True exactly once per run (and again only if it went stale).
-
-    One conditional UPDATE: two deliveries of the same task cannot both see "pending".
-    """
-    now = timezone.now()
-    taken = ExportJob.objects.filter(
-        Q(status=JobStatus.PENDING)
-        | Q(status=JobStatus.RUNNING, heartbeat_at__lt=now - STALE_AFTER),
-        pk=job_id,
-    ).update(
-        status=JobStatus.RUNNING,
-        started_at=now,
-        heartbeat_at=now,
-        progress=0.0,
-        error="",
-        attempts=F("attempts") + 1,
-    )
-    return taken == 1
-
-
-class ProgressWriter:
-    """Writes a running job's progress (at most once a second) on a connection of its own.
-
-    The export's own connection may be streaming a COPY (another statement there would wait
-    for it forever) or hold a transaction open for a server-side cursor (an update there would
-    stay invisible to the user polling the job until the very end).
-    """
-
-    def __init__(self, job_id: int) -> None:
-        self.job_id = job_id
-        self.last = float("-inf")
-        self.connection = None
-
-    def __call__(self, fraction: float) -> None:
-        now = time.monotonic()
-        if now - self.last < PROGRESS_EVERY_S:
-            return
-        self.last = now
-        if self.connection is None:
-            self.connection = connections.create_connection(DEFAULT_DB_ALIAS)
-        with self.connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {ExportJob._meta.db_table} SET progress = %s, heartbeat_at = %s "
-                "WHERE id = %s AND status = %s",
-                [min(max(fraction, 0.0), 1.0), timezone.now(), self.job_id, JobStatus.RUNNING],
-            )
-
-    def close(self) -> None:
-        if self.connection is not None:
-            self.connection.close()
-            self.connection = None
+    celery.enqueue(TASK, job_id=job_id)
 
 
 def run_export_job(job_id: int) -> None:
-    """Run one export job if it can be claimed; record success or the error on its row."""
-    if not claim(job_id):
-        logger.info("export job %s is not pending (already run or running): nothing to do", job_id)
-        return
-    job = ExportJob.objects.select_related("study").get(pk=job_id)
-    progress = ProgressWriter(job_id)
-    try:
-        result = EXPORTERS[job.kind](job, progress)
-    except Exception as exc:  # any failure is the job's error, shown to the user
-        logger.exception("export job %s failed", job_id)
-        progress.close()
-        ExportJob.objects.filter(pk=job_id).update(
-            status=JobStatus.FAILED,
-            error=f"{type(exc).__name__}: {exc}"[:2000],
-            finished_at=timezone.now(),
-        )
-        return
-    progress.close()
-    ExportJob.objects.filter(pk=job_id).update(
-        status=JobStatus.SUCCEEDED,
-        progress=1.0,
-        file_path=result.path,
-        file_name=result.name,
-        content_type=result.content_type,
-        size_bytes=result.size,
-        sha256=result.sha256,
-        finished_at=timezone.now(),
-    )
+    """Run one export job if it can be claimed (iqa_platform.jobs); store its file's details."""
+    run_job(ExportJob, job_id, _write_export)
+
+
+def _write_export(context: JobContext) -> dict[str, Any]:
+    job = ExportJob.objects.select_related("study").get(pk=context.job.pk)
+    result = EXPORTERS[job.kind](job, context.progress)
+    return {
+        "file_path": result.path,
+        "file_name": result.name,
+        "content_type": result.content_type,
+        "size_bytes": result.size,
+        "sha256": result.sha256,
+    }
 
 
 def file_path(job: ExportJob) -> Path | None:

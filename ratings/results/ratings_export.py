@@ -18,12 +18,13 @@ from typing import IO, Any
 from django.db import connection, models, transaction
 from django.db.models import Count
 
+from imaging.models import Image
+
 from ..models import (
     Assessment,
     AssessmentStatus,
     Dimension,
     DimensionKind,
-    Image,
     Profession,
     RaterProfile,
     Rating,

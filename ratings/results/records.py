@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 from django.db import connection
 
+from imaging.models import Image
+
 from ..models import (
     Assessment,
     AssessmentStatus,
     DimensionKind,
-    Image,
     Profession,
     RaterProfile,
     Rating,

@@ -27,16 +27,9 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.text import slugify
 
-from ..models import (
-    DatasetRelease,
-    DimensionKind,
-    ExportJob,
-    Image,
-    ImageFile,
-    ImageFormat,
-    ReaderStudy,
-    Split,
-)
+from imaging.models import Image, ImageFile
+
+from ..models import DatasetRelease, DimensionKind, ExportJob, ImageFormat, ReaderStudy, Split
 from .jobs import ExportFile, ExportParamsError
 from .mos_table import TIE_RULE, dimension_tables, number
 from .records import rater_names
@@ -386,8 +379,8 @@ def _labels_csv(release: DatasetRelease) -> bytes:
 
 
 def _png_entries(path: Path, size: int) -> Iterator[bytes]:
-    from ratings.dicom.pixels import display_frames
-    from ratings.dicom.thumbnail import make_thumbnail
+    from imaging.dicom.pixels import display_frames
+    from imaging.dicom.thumbnail import make_thumbnail
 
     ds = pydicom.dcmread(path)
     frames = display_frames(ds)

@@ -7,15 +7,9 @@ from collections.abc import Sequence
 
 from django.db import transaction
 
-from ..models import (
-    Dataset,
-    DimensionKind,
-    Image,
-    ReaderStudy,
-    Split,
-    SplitAssignment,
-    StratifyBy,
-)
+from imaging.models import Dataset, Image
+
+from ..models import DimensionKind, ReaderStudy, Split, SplitAssignment, StratifyBy
 from .mos_table import dimension_tables
 from .splitting import SUBSETS, SplitError, assign_subsets, equal_width_bins, normalise_ratios
 

@@ -6,9 +6,9 @@ import os
 import shutil
 from pathlib import Path
 
-from ratings.ingest import ingest_paths
+from imaging.ingest import ingest_paths
+from imaging.models import Dataset
 from ratings.models import (
-    Dataset,
     Dimension,
     DimensionKind,
     Membership,
@@ -101,7 +101,7 @@ def ingest_files(dataset_name: str, files: list[Path], tmp_path: Path) -> Datase
 
 def chest_dataset(tmp_path: Path, n_images: int, seed: int = 3) -> Dataset:
     """`n_images` synthetic 768x512 chest radiographs, ingested (de-identified) into a dataset."""
-    from ratings.demo.generate import generate_chest_dataset
+    from demo.synthetic.generate import generate_chest_dataset
 
     folder = tmp_path / f"chest-{seed}"
     generate_chest_dataset(folder, n_images, seed=seed, unique_uids=True)

@@ -13,7 +13,8 @@ import pydicom
 import pytest
 from pydicom.pixels import apply_modality_lut
 
-from ratings.models import Assessment, Image
+from imaging.models import Image
+from ratings.models import Assessment
 from tests.factories import names
 from tests.frontend.reading_fixtures import ingest_files, make_reading_study, pydicom_data_file
 

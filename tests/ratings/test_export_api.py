@@ -5,7 +5,8 @@ import hashlib
 import pytest
 from rest_framework.test import APIClient
 
-from ratings.models import ExportJob, ExportKind, JobStatus
+from iqa_platform.jobs import JobStatus
+from ratings.models import ExportJob, ExportKind
 from ratings.results import jobs
 from ratings.results.ratings_export import iter_csv
 from tests.factories import names

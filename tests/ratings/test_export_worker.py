@@ -3,8 +3,9 @@
 import pytest
 from rest_framework.test import APIClient
 
-from ratings.export_tasks import run_export_job
-from ratings.models import DatasetRelease, ExportJob, JobStatus
+from iqa_platform.jobs import JobStatus
+from ratings.models import DatasetRelease, ExportJob
+from ratings.tasks import run_export_job
 from tests.conftest import wait_for
 from tests.factories import make_study, names
 

@@ -9,7 +9,8 @@ import pytest
 from django.conf import settings
 from PIL import Image as PILImage
 
-from ratings.models import DatasetRelease, ExportKind, ImageFormat, JobStatus, StratifyBy
+from iqa_platform.jobs import JobStatus
+from ratings.models import DatasetRelease, ExportKind, ImageFormat, StratifyBy
 from ratings.results import jobs
 from ratings.results.dashboard import study_report
 from ratings.results.release import build_zip, create_release, data_card, release_zip_path

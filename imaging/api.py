@@ -1,0 +1,119 @@
+"""Datasets and DICOM uploads: POST files or zips, get 202 and a job to follow."""
+
+from django.conf import settings
+from django.db import IntegrityError
+from django.db.models import Count
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+
+from imaging.models import Dataset, Image, IngestJob
+
+from .access import get_dataset, policy
+from .ingest_jobs import start_upload_job
+
+
+class DatasetSerializer(serializers.ModelSerializer):
+    n_images = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Dataset
+        fields = ["id", "name", "description", "created_at", "n_images"]
+        read_only_fields = ["created_at"]
+
+
+class DatasetViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Datasets the user manages (staff, their creator, coordinators of a study on them)."""
+
+    serializer_class = DatasetSerializer
+
+    def get_queryset(self):
+        return policy().datasets_for(self.request.user).annotate(n_images=Count("images"))
+
+    def perform_create(self, serializer):
+        if not policy().may_create_dataset(self.request.user):
+            raise PermissionDenied("You may not create datasets.")
+        try:
+            serializer.save(created_by=self.request.user)
+        except IntegrityError:
+            raise ValidationError({"name": ["A dataset with this name exists."]}) from None
+
+
+class ImageSerializer(serializers.ModelSerializer):
+    """For dataset managers (not raters): pseudonymous keys included, never identifiers."""
+
+    class Meta:
+        model = Image
+        fields = [
+            "id", "label", "series_uid", "modality", "manufacturer", "rows", "columns",
+            "n_frames", "patient_key", "site_key", "patient_sex", "age_band",
+        ]  # fmt: skip
+
+
+class IngestJobSerializer(serializers.ModelSerializer):
+    progress = serializers.FloatField(read_only=True)
+
+    class Meta:
+        model = IngestJob
+        fields = [
+            "id", "dataset", "status", "allow_burned_in", "n_files_total", "n_files_done",
+            "progress", "report",
+            "error", "created_at", "started_at", "finished_at",
+        ]  # fmt: skip
+
+
+class UploadView(GenericAPIView):
+    """POST multipart `files` (DICOM files and/or zip archives): 202 with the job to poll.
+
+    `allow_burned_in=true` also imports images that may carry burned-in text (ultrasound,
+    screen captures) - the uploader attests that their pixels identify no one.
+    """
+
+    parser_classes = [MultiPartParser]
+    serializer_class = IngestJobSerializer
+
+    def post(self, request, pk):
+        dataset = get_dataset(request.user, pk)
+        files = request.FILES.getlist("files") or request.FILES.getlist("file")
+        if not files:
+            raise ValidationError({"files": ["Attach one or more DICOM files or zip archives."]})
+        total = sum(f.size or 0 for f in files)
+        if total > settings.IQA_MAX_UPLOAD_BYTES:
+            raise ValidationError(
+                {"files": [f"The upload is {total} bytes; the limit is "
+                           f"{settings.IQA_MAX_UPLOAD_BYTES}. Split it into several uploads."]}
+            )  # fmt: skip
+        allow = str(request.data.get("allow_burned_in", "false")).lower()
+        if allow not in ("true", "false", "1", "0"):
+            raise ValidationError({"allow_burned_in": ["Must be true or false."]})
+        job = start_upload_job(dataset, files, request.user, allow_burned_in=allow in ("true", "1"))
+        data = IngestJobSerializer(job).data
+        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": job_url(job)})
+
+
+def job_url(job: IngestJob) -> str:
+    return f"/api/v1/ingest-jobs/{job.pk}/"
+
+
+class IngestJobViewSet(viewsets.ReadOnlyModelViewSet):
+    """Upload jobs on datasets the user manages: status, progress and the per-file report."""
+
+    serializer_class = IngestJobSerializer
+
+    def get_queryset(self):
+        return IngestJob.objects.filter(dataset__in=policy().datasets_for(self.request.user))
+
+
+class DatasetImageViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = ImageSerializer
+
+    def get_queryset(self):
+        dataset = get_dataset(self.request.user, self.kwargs["dataset_pk"])
+        return dataset.images.all()

@@ -1,0 +1,96 @@
+"""Uploads as background jobs: store the files, queue the job, run it once, report per file."""
+
+import logging
+import shutil
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils.text import get_valid_filename
+
+from imaging.models import Dataset, IngestJob
+from iqa_platform.celery import enqueue
+from iqa_platform.jobs import JobCancelled, JobContext, JobError, run_job
+
+from .ingest import ingest_paths
+
+logger = logging.getLogger(__name__)
+TASK = "imaging.run_ingest_job"
+
+
+def enqueue_ingest(job_id: int) -> None:
+    enqueue(TASK, job_id=job_id)
+
+
+def start_upload_job(
+    dataset: Dataset, files: list[UploadedFile], user, *, allow_burned_in: bool = False
+) -> IngestJob:
+    """Save uploaded files where the worker finds them and queue their import."""
+
+    upload_dir = Path(settings.UPLOAD_ROOT) / uuid.uuid4().hex
+    upload_dir.mkdir(parents=True)
+    try:
+        for index, upload in enumerate(files):
+            name = get_valid_filename(Path(upload.name or "file").name) or "file"
+            with open(upload_dir / f"{index:05d}-{name}", "wb") as out:
+                for chunk in upload.chunks():
+                    out.write(chunk)
+        with transaction.atomic():
+            job = IngestJob.objects.create(
+                dataset=dataset,
+                created_by=user,
+                upload_dir=str(upload_dir),
+                n_files_total=len(files),
+                allow_burned_in=allow_burned_in,
+            )
+            transaction.on_commit(lambda: enqueue_ingest(job.pk))
+    except Exception:
+        shutil.rmtree(upload_dir, ignore_errors=True)
+        raise
+    return job
+
+
+def run_ingest_job(job_id: int) -> None:
+    """Run an upload job once (iqa_platform.jobs): a repeated delivery finds it taken or done.
+
+    A job taken over from a dead worker imports again safely: files already recorded are
+    refused as duplicates.
+    """
+    run_job(IngestJob, job_id, _import_upload)
+    # Whatever the outcome, the uploaded copies are not needed any more (a retry re-uploads).
+    job = IngestJob.objects.filter(pk=job_id).only("status", "upload_dir").first()
+    if job is not None and job.is_finished:
+        shutil.rmtree(job.upload_dir, ignore_errors=True)
+
+
+def _import_upload(context: JobContext) -> dict:
+    job = context.job
+
+    def progress(done: int, total: int) -> None:
+        context.progress(
+            done / total if total else 1.0, force=done == total, n_files_done=done,
+            n_files_total=total,
+        )  # fmt: skip
+
+    try:
+        report = ingest_paths(
+            job.dataset, [job.upload_dir], progress=progress, allow_burned_in=job.allow_burned_in
+        )
+    except JobCancelled:
+        raise
+    except Exception as exc:
+        raise IngestStopped(
+            f"The import stopped: {type(exc).__name__}. Files already recorded are kept; "
+            "uploading again imports the rest."
+        ) from exc
+    return {
+        "report": report.as_json(),
+        "n_files_done": len(report.outcomes),
+        "n_files_total": len(report.outcomes),
+    }
+
+
+class IngestStopped(JobError):
+    """An import that could not go on; its message is what the uploader reads."""
