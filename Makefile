@@ -40,6 +40,7 @@ browser:
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 test: venv node browser lint
 	$(PY) manage.py makemigrations --check --dry-run

@@ -10,9 +10,10 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from imaging.models import Dataset, Image, IngestJob
+from iqa_platform.job_api import JobActionsMixin
 
 from .access import get_dataset, policy
-from .ingest_jobs import start_upload_job
+from .ingest_jobs import enqueue_ingest, start_upload_job
 
 
 class DatasetSerializer(serializers.ModelSerializer):
@@ -58,14 +59,12 @@ class ImageSerializer(serializers.ModelSerializer):
 
 
 class IngestJobSerializer(serializers.ModelSerializer):
-    progress = serializers.FloatField(read_only=True)
-
     class Meta:
         model = IngestJob
         fields = [
             "id", "dataset", "status", "allow_burned_in", "n_files_total", "n_files_done",
-            "progress", "report",
-            "error", "created_at", "started_at", "finished_at",
+            "progress", "report", "error", "attempts",
+            "created_at", "started_at", "finished_at",
         ]  # fmt: skip
 
 
@@ -102,10 +101,14 @@ def job_url(job: IngestJob) -> str:
     return f"/api/v1/ingest-jobs/{job.pk}/"
 
 
-class IngestJobViewSet(viewsets.ReadOnlyModelViewSet):
-    """Upload jobs on datasets the user manages: status, progress and the per-file report."""
+class IngestJobViewSet(JobActionsMixin, viewsets.ReadOnlyModelViewSet):
+    """Upload jobs on datasets the user manages: status, progress and the per-file report.
+
+    POST `cancel/` stops one; `retry/` runs a failed one again on the files it kept.
+    """
 
     serializer_class = IngestJobSerializer
+    enqueue_job = staticmethod(enqueue_ingest)
 
     def get_queryset(self):
         return IngestJob.objects.filter(dataset__in=policy().datasets_for(self.request.user))

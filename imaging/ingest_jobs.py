@@ -12,7 +12,7 @@ from django.utils.text import get_valid_filename
 
 from imaging.models import Dataset, IngestJob
 from iqa_platform.celery import enqueue
-from iqa_platform.jobs import JobCancelled, JobContext, JobError, run_job
+from iqa_platform.jobs import JobCancelled, JobContext, JobError, JobStatus, run_job
 
 from .ingest import ingest_paths
 
@@ -59,9 +59,9 @@ def run_ingest_job(job_id: int) -> None:
     refused as duplicates.
     """
     run_job(IngestJob, job_id, _import_upload)
-    # Whatever the outcome, the uploaded copies are not needed any more (a retry re-uploads).
+    # The uploaded copies go once the job is done with; a failed job keeps them for a retry.
     job = IngestJob.objects.filter(pk=job_id).only("status", "upload_dir").first()
-    if job is not None and job.is_finished:
+    if job is not None and job.status in (JobStatus.SUCCEEDED, JobStatus.CANCELLED):
         shutil.rmtree(job.upload_dir, ignore_errors=True)
 
 

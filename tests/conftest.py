@@ -77,19 +77,12 @@ def _worker_env(prefix: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def celery_worker(transactional_db, settings, tmp_path):
-    """A real `celery worker` process consuming queues of its own, on the test database.
-
-    Tasks must reach it through the real broker (Redis in CI), so the test sees what a user
-    would: the job row changing state in the database. Its queues carry a prefix of their
-    own (CELERY_QUEUE_PREFIX), so tests never take each other's messages.
-    """
+def _start_worker(settings, log: Path) -> subprocess.Popen:
     from iqa_platform.celery import all_queue_names
 
-    settings.CELERY_QUEUE_PREFIX = f"test-{uuid.uuid4().hex[:12]}-"
-    log = tmp_path / "worker.log"
-    with open(log, "wb") as out:
+    env = _worker_env(settings.CELERY_QUEUE_PREFIX)
+    env["IQA_JOB_STALE_AFTER_S"] = str(settings.IQA_JOB_STALE_AFTER_S)
+    with open(log, "ab") as out:
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -109,20 +102,47 @@ def celery_worker(transactional_db, settings, tmp_path):
                 "--without-mingle",
             ],
             cwd=ROOT,
-            env=_worker_env(settings.CELERY_QUEUE_PREFIX),
+            env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
+    start = log.stat().st_size if log.exists() else 0
     deadline = time.monotonic() + 60
-    while b"ready." not in log.read_bytes():
+    while b"ready." not in log.read_bytes()[start:]:
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             raise RuntimeError("celery worker did not start:\n" + log.read_text(errors="replace"))
         time.sleep(0.2)
+    return proc
+
+
+@pytest.fixture
+def start_worker(transactional_db, settings, tmp_path):
+    """Start real `celery worker` processes on the test database (stopped after the test).
+
+    Tasks reach them through the real broker (Redis in CI), so a test sees what a user would:
+    the job row changing state in the database. Their queues carry a prefix of the test's own
+    (CELERY_QUEUE_PREFIX), so tests never take each other's messages.
+    """
+    settings.CELERY_QUEUE_PREFIX = f"test-{uuid.uuid4().hex[:12]}-"
+    started: list[subprocess.Popen] = []
+
+    def start() -> subprocess.Popen:
+        proc = _start_worker(settings, tmp_path / f"worker-{len(started)}.log")
+        started.append(proc)
+        return proc
+
     try:
-        yield proc
+        yield start
     finally:
-        stop(proc)
+        for proc in started:
+            stop(proc)
+
+
+@pytest.fixture
+def celery_worker(start_worker):
+    """One real `celery worker` process consuming the test's own queues."""
+    return start_worker()
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
+from iqa_platform.job_api import JobActionsMixin
 from iqa_platform.jobs import JobStatus
 
 from ..models import ExportJob, ExportKind
@@ -37,6 +38,7 @@ class ExportJobSerializer(serializers.ModelSerializer):
             "status",
             "progress",
             "error",
+            "attempts",
             "file_name",
             "size_bytes",
             "sha256",
@@ -84,10 +86,14 @@ class StudyExportsView(APIView):
         return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": url})
 
 
-class ExportJobViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """An export job's status, progress and error; `download/` streams its finished file."""
+class ExportJobViewSet(JobActionsMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """An export job's status, progress and error; `download/` streams its finished file.
+
+    POST `cancel/` stops one; `retry/` runs a failed or cancelled one again.
+    """
 
     serializer_class = ExportJobSerializer
+    enqueue_job = staticmethod(jobs.enqueue)
 
     def get_queryset(self):
         visible = studies_for(self.request.user, Action.VIEW_STUDY)
