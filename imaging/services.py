@@ -1,0 +1,26 @@
+"""The doors other apps (the model half) use into imaging: an image's de-identified files.
+
+Decoding and preprocessing for models is inference/preprocess.py's one function."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .models import Image, ImageFile
+
+
+def image_file_paths(image_id: int) -> list[Path]:
+    """The image's de-identified DICOM files on disk, in stack order."""
+    files = ImageFile.objects.filter(image_id=image_id).order_by(
+        "position", "instance_number", "id"
+    )
+    return [Path(f.file.path) for f in files]
+
+
+def representative_file(image_id: int) -> Path:
+    """The file a 2-D model reads for an image: the middle one of a stack (the only one of a
+    radiograph). Raises Image.DoesNotExist if the image has no file."""
+    paths = image_file_paths(image_id)
+    if not paths:
+        raise Image.DoesNotExist(f"image {image_id} has no file")
+    return paths[len(paths) // 2]
