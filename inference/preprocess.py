@@ -20,8 +20,12 @@ import torch
 from pydicom.dataset import Dataset
 
 # The project's one DICOM decoder (modality LUT, VOI window, MONOCHROME1 inversion), imported
-# here only. It moves to imaging/dicom/pixels.py soon: change this line alone then.
-from ratings.dicom.pixels import display_frames, middle_frame, read_geometry
+# here only. It is moving from ratings/dicom/ to imaging/dicom/: the fallback goes once both
+# branches are merged.
+try:
+    from imaging.dicom.pixels import display_frames, middle_frame, read_geometry
+except ImportError:
+    from ratings.dicom.pixels import display_frames, middle_frame, read_geometry
 
 Source = str | Path | bytes | Dataset
 

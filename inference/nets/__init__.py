@@ -8,10 +8,13 @@ from torch import nn
 
 ARCHITECTURES = ("cahdc-rga", "convnet4", "resnet10")
 
-# Input size per architecture as (width, height), from the papers: the chest paper's
-# 768 x 512 radiographs; the MRI paper's 512 x 512 slices, for both of its networks.
+# Input size per architecture as (width, height), from the papers. The chest paper's
+# "768 x 512" radiographs are read as 768 rows x 512 columns: a PA chest film is taller than
+# wide, the demo radiographs are generated so, and CaHDC-RGA's patches (inference/patches.py)
+# take half of each side as 384 rows x 256 columns. The MRI paper's 512 x 512 slices serve
+# both of its networks.
 DEFAULT_INPUT_SIZE: dict[str, tuple[int, int]] = {
-    "cahdc-rga": (768, 512),
+    "cahdc-rga": (512, 768),
     "convnet4": (512, 512),
     "resnet10": (512, 512),
 }

@@ -33,7 +33,8 @@ def test_resnet10_is_ten_layers_deep_and_2d():
 
 def test_every_architecture_has_an_input_size():
     assert set(DEFAULT_INPUT_SIZE) == set(ARCHITECTURES)
-    assert DEFAULT_INPUT_SIZE["cahdc-rga"] == (768, 512)
+    # 768 rows x 512 columns, portrait like the demo radiographs: no stretching on the way in.
+    assert DEFAULT_INPUT_SIZE["cahdc-rga"] == (512, 768)
 
 
 def test_cahdc_rga_through_the_registry():
