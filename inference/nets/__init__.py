@@ -1,0 +1,54 @@
+"""The networks a training run can choose, by name: `build_model(arch, n_outputs)`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+ARCHITECTURES = ("cahdc-rga", "convnet4", "resnet10")
+
+# Input size per architecture as (width, height), from the papers. The chest paper's
+# "768 x 512" radiographs are read as 768 rows x 512 columns: a PA chest film is taller than
+# wide, the demo radiographs are generated so, and CaHDC-RGA's patches (inference/patches.py)
+# take half of each side as 384 rows x 256 columns. The MRI paper's 512 x 512 slices serve
+# both of its networks.
+DEFAULT_INPUT_SIZE: dict[str, tuple[int, int]] = {
+    "cahdc-rga": (512, 768),
+    "convnet4": (512, 512),
+    "resnet10": (512, 512),
+}
+
+
+def build_model(arch: str, n_outputs: int, **options: Any) -> nn.Module:
+    """A fresh network for `arch` with `n_outputs` outputs (1: regression; k: k logits).
+
+    Options go to the architecture: `dropout` (cahdc-rga, convnet4), `input_size` as
+    (width, height) (convnet4, whose fully connected layer depends on it), `widths` (convnet4).
+    Imports are lazy so that choosing one network never imports another (MONAI is slow to load).
+    """
+    if arch == "cahdc-rga":
+        from inference.nets.cahdc_rga import CaHDCRGA
+
+        if n_outputs != 1:
+            raise ValueError("CaHDC-RGA is a regressor: n_outputs must be 1")
+        return CaHDCRGA(in_channels=1, **_only(options, "dropout"))
+    if arch == "convnet4":
+        from inference.nets.convnet4 import ConvNet4
+
+        opts = _only(options, "dropout", "input_size", "widths")
+        opts.setdefault("input_size", DEFAULT_INPUT_SIZE["convnet4"])
+        return ConvNet4(n_outputs, **opts)
+    if arch == "resnet10":
+        from inference.nets.resnet10 import resnet10
+
+        _only(options)
+        return resnet10(n_outputs)
+    raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}")
+
+
+def _only(options: dict[str, Any], *allowed: str) -> dict[str, Any]:
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ValueError(f"unknown option(s) for this architecture: {', '.join(unknown)}")
+    return dict(options)
