@@ -6,9 +6,16 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.forms import BaseModelFormSet, modelformset_factory
 
-from ratings.models import Dimension, DimensionKind, ReaderStudy, Role
+from ratings.models import Dimension, ReaderStudy, Role
 from ratings.permissions import datasets_for
-from ratings.studysetup import ImagePick, SetupError, find_users, ratings_of, split_words
+from ratings.studysetup import (
+    ImagePick,
+    SetupError,
+    dimension_scale,
+    find_users,
+    ratings_of,
+    split_words,
+)
 
 
 class StudySettingsForm(forms.ModelForm):
@@ -146,24 +153,14 @@ class DimensionForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        kind = data.get("kind")
         categories = split_lines(data.get("categories_text", ""))
-        if kind == DimensionKind.CATEGORY:
-            if len(categories) < 2:
-                self.add_error("categories_text", "Give at least two category labels.")
-            elif len(set(categories)) != len(categories):
-                self.add_error("categories_text", "Each category label must be different.")
-            data["min_value"], data["max_value"] = 0, max(len(categories) - 1, 0)
-        elif kind == DimensionKind.BINARY:
-            categories = []
-            data["min_value"], data["max_value"] = 0, 1
-        else:
-            categories = []
-            low, high = data.get("min_value"), data.get("max_value")
-            if low is None or high is None:
-                self.add_error("max_value", "Give the lowest and the highest score.")
-            elif low >= high:
-                self.add_error("max_value", "The highest score must be above the lowest.")
+        scale = dimension_scale(
+            data.get("kind"), data.get("min_value"), data.get("max_value"), categories
+        )
+        for name, problem in scale.problems.items():
+            self.add_error("categories_text" if name == "categories" else name, problem)
+        data["min_value"], data["max_value"] = scale.min_value, scale.max_value
+        categories = scale.categories
         if data.get("order") is None:
             data["order"] = self.instance.order or 0
         data["categories"] = categories
