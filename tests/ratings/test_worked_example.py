@@ -148,3 +148,24 @@ def test_the_readme_worked_example_runs_as_written(tmp_path, monkeypatch):
     split = Split.objects.get(pk=int(outputs[3].strip()))
     parts = dict(split.assignments.values_list("image__label", "subset"))
     assert sorted(parts) == sorted(set(imported.values()))
+
+
+def test_a_folder_imported_again_gives_a_manifest_naming_the_same_images(tmp_path):
+    """Whoever lost the first manifest gets it back: a duplicate names the image it is in."""
+    write_incoming(tmp_path / "incoming")
+    manifests = []
+    for n in (1, 2):
+        path = tmp_path / f"manifest-{n}.csv"
+        call_command(
+            "import_dicom", str(tmp_path / "incoming"), "--dataset", "again",
+            "--manifest", str(path), "--no-progress", stdout=io.StringIO(),
+        )  # fmt: skip
+        with path.open(newline="") as handle:
+            manifests.append({row["path"]: row for row in csv.DictReader(handle)})
+    first, second = manifests
+    assert set(first) == set(second)
+    for path, row in second.items():
+        if path == "notes.txt":
+            continue
+        assert (row["status"], row["reason"].split(":")[0]) == ("skipped", "duplicate")
+        assert row["image"] == first[path]["image"] != ""
