@@ -149,10 +149,11 @@ def _settings(definition: dict, dataset: Dataset | None, problems: _Problems) ->
         study.full_clean(exclude=["dataset"], validate_constraints=False)
     except ValidationError as error:
         problems.add_validation(error)
-    share = settings.get("repeat_fraction", 0)
+    share = study.repeat_fraction
     if isinstance(share, int | float) and not 0 <= share <= 1:
         problems.add("repeat_fraction", "Give a share between 0 and 1, e.g. 0.1 for 10%.")
-    return settings
+    # The values as the model cleaned them ("1500" -> 1500), as a form would hand them on.
+    return {key: getattr(study, key) for key in settings}
 
 
 def _images(value: Any, dataset: Dataset, problems: _Problems) -> list[int]:

@@ -50,11 +50,13 @@ def refused(tmp_path, data: dict) -> list[str]:
 def test_a_good_definition_makes_the_whole_study(tmp_path):
     dataset = make_dataset("scans", n_images=4)
     path = tmp_path / "study.json"
-    path.write_text(json.dumps(definition(dataset.name)))
+    settings = {"instructions": "Rate the whole image.", "repeat_fraction": 0.1}
+    path.write_text(json.dumps(definition(dataset.name, **settings)))
     out = io.StringIO()
     call_command("create_study", "--definition", str(path), stdout=out)
     study = ReaderStudy.objects.get(name="Defined study")
     assert "4 images, 3 dimensions" in out.getvalue()
+    assert (study.instructions, study.repeat_fraction) == (settings["instructions"], 0.1)
     grade = study.dimensions.get(key="grade")
     assert (grade.min_value, grade.max_value) == (0, 2)
     coordinator = Membership.objects.get(study=study, role=Role.COORDINATOR).user
@@ -95,8 +97,26 @@ def test_three_problems_are_all_listed_each_on_its_own_line(tmp_path):
         ),
         ({"images": ["IMG-NOPE"]}, "images: 1 label(s) not in dataset scans: IMG-NOPE"),
         ({"colour": "blue"}, "colour: unknown field"),
+        ({"repeat_fraction": 2}, "repeat_fraction: Give a share between 0 and 1"),
+        ({"min_view_ms": "soon"}, "min_view_ms: “soon” value must be an integer."),
+        (
+            {"dimensions": [{"key": "a b", "label": "A", "kind": "binary"}]},
+            "dimensions[0].key: Enter a valid “slug”",
+        ),
+        ({"raters": "alice"}, "raters: Give a list of usernames."),
     ],
-    ids=["unknown dataset", "duplicate keys", "min >= max", "no categories", "label", "field"],
+    ids=[
+        "unknown dataset",
+        "duplicate keys",
+        "min >= max",
+        "no categories",
+        "label",
+        "field",
+        "share",
+        "integer",
+        "slug",
+        "members",
+    ],  # fmt: skip
 )
 def test_each_bad_definition_is_refused_with_its_reason(tmp_path, change, expected):
     make_dataset("scans")
