@@ -14,6 +14,7 @@ from ratings.studysetup import (
     dimension_scale,
     find_users,
     ratings_of,
+    repeat_fraction_problem,
     split_words,
 )
 
@@ -52,8 +53,8 @@ class StudySettingsForm(forms.ModelForm):
 
     def clean_repeat_fraction(self) -> float:
         value = self.cleaned_data["repeat_fraction"]
-        if not 0 <= value <= 1:
-            raise forms.ValidationError("Give a share between 0 and 1, e.g. 0.1 for 10%.")
+        if problem := repeat_fraction_problem(value):
+            raise forms.ValidationError(problem)
         return value
 
 

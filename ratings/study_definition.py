@@ -26,6 +26,7 @@ from .studysetup import (
     create_study,
     dimension_scale,
     pick_images,
+    repeat_fraction_problem,
     set_images,
 )
 
@@ -101,7 +102,9 @@ def create_from_definition(
             for key, role in ROLES.items():
                 add_members(study, _users(checked.members[key]), role)
     except IntegrityError:
-        # Another study took the name between the check and the insert.
+        # Another study may have taken the name between the check and the insert.
+        if not ReaderStudy.objects.filter(name=checked.settings["name"]).exists():
+            raise
         raise DefinitionRejected({"name": ["A reader study with this name exists."]}) from None
     return study
 
@@ -150,8 +153,8 @@ def _settings(definition: dict, dataset: Dataset | None, problems: _Problems) ->
     except ValidationError as error:
         problems.add_validation(error)
     share = study.repeat_fraction
-    if isinstance(share, int | float) and not 0 <= share <= 1:
-        problems.add("repeat_fraction", "Give a share between 0 and 1, e.g. 0.1 for 10%.")
+    if isinstance(share, int | float) and (problem := repeat_fraction_problem(share)):
+        problems.add("repeat_fraction", problem)
     # The values as the model cleaned them ("1500" -> 1500), as a form would hand them on.
     return {key: getattr(study, key) for key in settings}
 

@@ -60,6 +60,11 @@ def create_study(creator, **fields) -> ReaderStudy:
     return study
 
 
+def repeat_fraction_problem(share: float) -> str:
+    """What is wrong with a study's share of repeated images ("" if nothing)."""
+    return "" if 0 <= share <= 1 else "Give a share between 0 and 1, e.g. 0.1 for 10%."
+
+
 @dataclass(frozen=True)
 class Scale:
     """A dimension's stored range and category labels, and what is wrong with them, by field
