@@ -6,9 +6,17 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.forms import BaseModelFormSet, modelformset_factory
 
-from ratings.models import Dimension, DimensionKind, ReaderStudy, Role
+from ratings.models import Dimension, ReaderStudy, Role
 from ratings.permissions import datasets_for
-from ratings.studysetup import ImagePick, SetupError, find_users, ratings_of, split_words
+from ratings.studysetup import (
+    ImagePick,
+    SetupError,
+    dimension_scale,
+    find_users,
+    ratings_of,
+    repeat_fraction_problem,
+    split_words,
+)
 
 
 class StudySettingsForm(forms.ModelForm):
@@ -45,8 +53,8 @@ class StudySettingsForm(forms.ModelForm):
 
     def clean_repeat_fraction(self) -> float:
         value = self.cleaned_data["repeat_fraction"]
-        if not 0 <= value <= 1:
-            raise forms.ValidationError("Give a share between 0 and 1, e.g. 0.1 for 10%.")
+        if problem := repeat_fraction_problem(value):
+            raise forms.ValidationError(problem)
         return value
 
 
@@ -146,24 +154,14 @@ class DimensionForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        kind = data.get("kind")
         categories = split_lines(data.get("categories_text", ""))
-        if kind == DimensionKind.CATEGORY:
-            if len(categories) < 2:
-                self.add_error("categories_text", "Give at least two category labels.")
-            elif len(set(categories)) != len(categories):
-                self.add_error("categories_text", "Each category label must be different.")
-            data["min_value"], data["max_value"] = 0, max(len(categories) - 1, 0)
-        elif kind == DimensionKind.BINARY:
-            categories = []
-            data["min_value"], data["max_value"] = 0, 1
-        else:
-            categories = []
-            low, high = data.get("min_value"), data.get("max_value")
-            if low is None or high is None:
-                self.add_error("max_value", "Give the lowest and the highest score.")
-            elif low >= high:
-                self.add_error("max_value", "The highest score must be above the lowest.")
+        scale = dimension_scale(
+            data.get("kind"), data.get("min_value"), data.get("max_value"), categories
+        )
+        for name, problem in scale.problems.items():
+            self.add_error("categories_text" if name == "categories" else name, problem)
+        data["min_value"], data["max_value"] = scale.min_value, scale.max_value
+        categories = scale.categories
         if data.get("order") is None:
             data["order"] = self.instance.order or 0
         data["categories"] = categories

@@ -167,16 +167,25 @@ def _record_batch(dataset: Dataset, batch: list[ProcessedFile], report: IngestRe
             # both pass the duplicate check.
             Dataset.objects.select_for_update().get(pk=dataset.pk)
             fresh, duplicates = _split_duplicates(dataset, batch)
+            images, created = _images_for(dataset, fresh)
+            # A duplicate names the image that holds its instance, so an import manifest can
+            # still tell which image a file is (e.g. when a folder is imported again).
+            holder = dict(
+                ImageFile.objects.filter(
+                    dataset=dataset, source_uid_hash__in=[p.source_uid_hash for p in duplicates]
+                ).values_list("source_uid_hash", "image_id")
+            )
+            holder.update({p.source_uid_hash: images[p.series_uid].pk for p in fresh})
             outcomes = [
                 FileOutcome(
                     name=p.name,
                     status="skipped",
                     reason_code=str(ErrorCode.DUPLICATE),
                     reason=FileError(p.name, ErrorCode.DUPLICATE).message,
+                    image=holder.get(p.source_uid_hash),
                 )
                 for p in duplicates
             ]
-            images, created = _images_for(dataset, fresh)
             files = []
             for processed in fresh:
                 image = images[processed.series_uid]

@@ -16,6 +16,7 @@ from imaging.models import Dataset, Image
 from .models import (
     Assessment,
     Dimension,
+    DimensionKind,
     Membership,
     RaterProfile,
     Rating,
@@ -49,10 +50,49 @@ def split_words(text: str) -> list[str]:
 
 @transaction.atomic
 def create_study(creator, **fields) -> ReaderStudy:
-    """A new study; its creator becomes its first coordinator so they can go on setting it up."""
+    """A new study; its creator becomes its first coordinator so they can go on setting it up.
+
+    `creator` is None for a study made on the command line (no one is logged in there).
+    """
     study = ReaderStudy.objects.create(created_by=creator, **fields)
-    Membership.objects.create(user=creator, study=study, role=Role.COORDINATOR)
+    if creator is not None:
+        Membership.objects.create(user=creator, study=study, role=Role.COORDINATOR)
     return study
+
+
+def repeat_fraction_problem(share: float) -> str:
+    """What is wrong with a study's share of repeated images ("" if nothing)."""
+    return "" if 0 <= share <= 1 else "Give a share between 0 and 1, e.g. 0.1 for 10%."
+
+
+@dataclass(frozen=True)
+class Scale:
+    """A dimension's stored range and category labels, and what is wrong with them, by field
+    (`min_value`, `max_value`, `categories`)."""
+
+    min_value: int | None
+    max_value: int | None
+    categories: list[str]
+    problems: dict[str, str]
+
+
+def dimension_scale(kind: str, low: int | None, high: int | None, categories: list[str]) -> Scale:
+    """The scale a dimension of `kind` gets: binary is 0/1, categories are indices 0..n-1
+    (given range ignored), a score keeps the range given, which must rise."""
+    if kind == DimensionKind.CATEGORY:
+        problems = {}
+        if len(categories) < 2:
+            problems["categories"] = "Give at least two category labels."
+        elif len(set(categories)) != len(categories):
+            problems["categories"] = "Each category label must be different."
+        return Scale(0, max(len(categories) - 1, 0), list(categories), problems)
+    if kind == DimensionKind.BINARY:
+        return Scale(0, 1, [], {})
+    if low is None or high is None:
+        return Scale(low, high, [], {"max_value": "Give the lowest and the highest score."})
+    if low >= high:
+        return Scale(low, high, [], {"max_value": "The highest score must be above the lowest."})
+    return Scale(low, high, [], {})
 
 
 def pick_images(

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from imaging.manifest import ManifestRow
 from imaging.models import Image
 
 from ..models import (
@@ -160,8 +161,36 @@ class _Lookup:
         )
 
 
-def read_rows(study: ReaderStudy, file: IO[str]) -> tuple[list[_Reading], list[RowError]]:
-    """Check every row; the readings to create (one per image, rater, repeat) and all errors."""
+def _image_of(
+    text: str, lookup: _Lookup, manifest: dict[str, ManifestRow] | None
+) -> tuple[int | None, str]:
+    """The image id an `image` cell names (a label, an id or a manifest path), or the problem."""
+    label = text
+    if manifest is not None and text in manifest:
+        row = manifest[text]
+        if not row.image:
+            why = f" ({row.reason})" if row.reason else ""
+            return None, f"file {text!r} was {row.status or 'not imported'}{why}: it is no image"
+        label = row.image
+    image_id = lookup.images.get(label)
+    if image_id is not None:
+        return image_id, ""
+    if label in lookup.images:
+        return None, f"image label {label!r} names several images; use the image id"
+    if label != text:
+        return None, f"file {text!r} became image {label!r}, which is not in the study"
+    if manifest is not None:
+        return None, f"image {text!r} is neither a path in the manifest nor an image of the study"
+    return None, f"image {text!r} is not in the study"
+
+
+def read_rows(
+    study: ReaderStudy, file: IO[str], manifest: dict[str, ManifestRow] | None = None
+) -> tuple[list[_Reading], list[RowError]]:
+    """Check every row; the readings to create (one per image, rater, repeat) and all errors.
+
+    With a `manifest` (from import_dicom), an `image` cell may also be a file's path there.
+    """
     lookup = _Lookup(study)
     reader = csv.DictReader(file)
     header = [h.strip() for h in (reader.fieldnames or [])]
@@ -182,13 +211,9 @@ def read_rows(study: ReaderStudy, file: IO[str]) -> tuple[list[_Reading], list[R
         if problems:
             errors.append(RowError(line, "; ".join(problems)))
             continue
-        image_id = lookup.images.get(cells["image"])
+        image_id, problem = _image_of(cells["image"], lookup, manifest)
         if image_id is None:
-            problems.append(
-                f"image {cells['image']!r} is not in the study"
-                if cells["image"] not in lookup.images
-                else f"image label {cells['image']!r} names several images; use the image id"
-            )
+            problems.append(problem)
         dimension = lookup.dimensions.get(cells["dimension"])
         value = None
         if dimension is None:
@@ -279,12 +304,19 @@ def _new_rater(pseudonym: str, profession: str) -> int:
 
 
 def import_ratings(
-    study: ReaderStudy, file: IO[str] | str, *, dry_run: bool = False
+    study: ReaderStudy,
+    file: IO[str] | str,
+    *,
+    dry_run: bool = False,
+    manifest: dict[str, ManifestRow] | None = None,
 ) -> ImportReport:
-    """Import a long-format CSV into the study; raises ImportRejected listing every bad row."""
+    """Import a long-format CSV into the study; raises ImportRejected listing every bad row.
+
+    `manifest` (import_dicom's, by path) lets the `image` column name files by their path.
+    """
     if isinstance(file, str):
         file = io.StringIO(file)
-    readings, errors = read_rows(study, file)
+    readings, errors = read_rows(study, file, manifest)
     if errors:
         raise ImportRejected(errors)
     report = ImportReport(

@@ -155,3 +155,49 @@ def test_labels_ids_and_binary_words_are_accepted(study, people):
     assert values == {"acceptable": 0, "grade": 1, "gray-level": 7}
     assert RaterProfile.objects.get(pseudonym="Ext-1").profession == "radiographer"
     assert Dimension.objects.filter(study=study).count() == 4
+
+
+def test_with_a_manifest_files_are_named_by_path_and_bad_paths_by_line(study, tmp_path):
+    a, b, _c = (image.label for image in study.images.order_by("pk"))
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text(
+        "path,status,reason,image\n"
+        f"scans/a.dcm,imported,,{a}\n"
+        f"scans/series/1.dcm,imported,,{b}\n"
+        f"scans/series/2.dcm,imported,,{b}\n"
+        "notes.txt,skipped,not_dicom: no DICOM preamble,\n"
+    )
+    ratings = tmp_path / "ratings.csv"
+    good = (
+        "image,rater,dimension,value\n"
+        "scans/a.dcm,R-alice,gray-level,7\n"
+        "scans/series/2.dcm,R-alice,gray-level,4\n"
+        f"{a},R-bob,gray-level,6\n"  # labels still work beside paths
+    )
+    ratings.write_text(good + "notes.txt,R-bob,gray-level,5\nscans/b.dcm,R-bob,gray-level,5\n")
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="2 bad row"):
+        call_command(
+            "import_ratings", study.name, str(ratings), "--manifest", str(manifest), stderr=err
+        )
+    assert err.getvalue().splitlines() == [
+        "line 5: file 'notes.txt' was skipped (not_dicom: no DICOM preamble): it is no image",
+        "line 6: image 'scans/b.dcm' is neither a path in the manifest nor an image of the study",
+    ]
+    assert Rating.objects.count() == 0
+
+    ratings.write_text(good)
+    call_command("import_ratings", study.name, str(ratings), "--manifest", str(manifest))
+    values = Rating.objects.filter(assessment__study=study).values_list(
+        "assessment__image__label", "assessment__rater__rater_profile__pseudonym", "value"
+    )
+    assert sorted(values) == sorted([(a, "R-alice", 7), (b, "R-alice", 4), (a, "R-bob", 6)])
+
+
+def test_a_manifest_without_its_columns_is_a_clear_error(study, tmp_path):
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("file,image\nx.dcm,IMG-1\n")
+    ratings = tmp_path / "ratings.csv"
+    ratings.write_text("image,rater,dimension,value\nx.dcm,R-alice,gray-level,7\n")
+    with pytest.raises(CommandError, match="lacks column.*path, status, reason"):
+        call_command("import_ratings", study.name, str(ratings), "--manifest", str(manifest))

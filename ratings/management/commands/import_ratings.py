@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from imaging.manifest import ManifestError, read_manifest
 from ratings.results.importer import ImportRejected, import_ratings
 from ratings.results.lookup import study_from_cli
 
@@ -25,16 +26,22 @@ class Command(BaseCommand):
         parser.add_argument("study", help="reader study name or id")
         parser.add_argument("file", help="CSV file (UTF-8), '-' for stdin")
         parser.add_argument("--dry-run", action="store_true", help="check only, write nothing")
+        parser.add_argument(
+            "--manifest",
+            help="import_dicom's manifest: the image column may then hold a file's path in it",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         study = study_from_cli(options["study"])
+        manifest = _manifest(options["manifest"]) if options["manifest"] else None
         path = options["file"]
+        run = {"dry_run": options["dry_run"], "manifest": manifest}
         try:
             if path == "-":
-                report = import_ratings(study, sys.stdin, dry_run=options["dry_run"])
+                report = import_ratings(study, sys.stdin, **run)
             else:
                 with open(path, newline="", encoding="utf-8-sig") as handle:
-                    report = import_ratings(study, handle, dry_run=options["dry_run"])
+                    report = import_ratings(study, handle, **run)
         except OSError as error:
             raise CommandError(f"cannot read {path}: {error}") from error
         except UnicodeDecodeError as error:
@@ -51,3 +58,13 @@ class Command(BaseCommand):
             f"{verb} {report.n_ratings} ratings in {report.n_readings} readings by "
             f"{len(report.raters)} raters{new if report.new_raters else ''} into {study.name!r}"
         )
+
+
+def _manifest(path: str) -> dict:
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            return read_manifest(handle)
+    except OSError as error:
+        raise CommandError(f"cannot read {path}: {error}") from error
+    except (UnicodeDecodeError, ManifestError) as error:
+        raise CommandError(f"{path}: {error}") from error
