@@ -1,0 +1,110 @@
+"""Training runs (jobs on the `training` queue) and the model versions they produce."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from iqa_platform.jobs import Job
+from ratings.models import ReaderStudy, Split
+
+
+class Architecture(models.TextChoices):
+    CAHDC_RGA = "cahdc-rga", "CaHDC-RGA (chest radiograph paper)"
+    CONVNET4 = "convnet4", "ConvNet-4 (MRI paper)"
+    RESNET10 = "resnet10", "ResNet-10 (MONAI)"
+    IQM_LINEAR = "iqm-linear", "Image-quality metrics + linear regression (head-CT paper)"
+
+
+class Target(models.TextChoices):
+    REGRESSION = "regression", "Regression on the MOS"
+    BINARY = "binary", "Binary: the majority vote"
+    CATEGORY = "category", "Classes: the majority vote"
+
+
+class HoldOut(models.TextChoices):
+    NONE = "", "No held-out group"
+    SITE = "site", "Hold out sites"
+    MANUFACTURER = "manufacturer", "Hold out manufacturers"
+
+
+class TrainingRun(Job):
+    """One training of one architecture on one dimension of a study's expert labels."""
+
+    study = models.ForeignKey(ReaderStudy, on_delete=models.PROTECT, related_name="training_runs")
+    dimension_key = models.CharField(max_length=64)
+    target = models.CharField(max_length=16, choices=Target.choices)
+    arch = models.CharField(max_length=16, choices=Architecture.choices)
+    # The whole TrainConfig (inference/training/config.py), as cleaned when the run was made.
+    config = models.JSONField(default=dict)
+    split = models.ForeignKey(
+        Split, null=True, blank=True, on_delete=models.PROTECT, related_name="training_runs"
+    )
+    # Leave-group-out validation: images of these sites / manufacturers are never trained on
+    # and are reported apart ("out of site"), beside the in-site metrics.
+    hold_out_by = models.CharField(max_length=16, choices=HoldOut.choices, blank=True)
+    hold_out = models.JSONField(default=list, blank=True)
+    # Live progress, written by the worker.
+    epoch = models.PositiveIntegerField(default=0)
+    n_epochs = models.PositiveIntegerField(default=0)
+    step = models.PositiveIntegerField(default=0)
+    n_steps = models.PositiveIntegerField(default=0)
+    images_per_s = models.FloatField(null=True, blank=True)
+    eta_s = models.FloatField(null=True, blank=True)
+    # [{"epoch", "train_loss", "val_loss", "val": {metrics}, "seconds"}...], one per epoch.
+    history = models.JSONField(default=list, blank=True)
+    # {"validation": {...}, "test": {...}, "out_of_site": {...}} of the version it produced.
+    metrics = models.JSONField(default=dict, blank=True)
+    # Images per split part actually used: {"train": n, "val": n, "test": n, "out_of_site": n}.
+    counts = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progress__gte=0) & Q(progress__lte=1), name="trainingrun_progress_0_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"training run {self.pk} ({self.arch}, {self.status})"
+
+
+class ModelVersion(models.Model):
+    """A trained model a researcher can trust: its checkpoint, and everything it came from."""
+
+    run = models.OneToOneField(TrainingRun, on_delete=models.PROTECT, related_name="model_version")
+    study = models.ForeignKey(ReaderStudy, on_delete=models.PROTECT, related_name="model_versions")
+    dimension_key = models.CharField(max_length=64)
+    arch = models.CharField(max_length=16, choices=Architecture.choices)
+    target = models.CharField(max_length=16, choices=Target.choices)
+    config = models.JSONField(default=dict)
+    split = models.ForeignKey(
+        Split, null=True, blank=True, on_delete=models.PROTECT, related_name="model_versions"
+    )
+    metrics = models.JSONField(default=dict, blank=True)
+    # Relative to MEDIA_ROOT; never changes once written.
+    checkpoint = models.CharField(max_length=500)
+    checkpoint_sha256 = models.CharField(max_length=64)
+    checkpoint_bytes = models.BigIntegerField(default=0)
+    code_version = models.CharField(max_length=64, blank=True)
+    # SHA-256 of the (image, label) pairs it was trained and validated on.
+    labels_fingerprint = models.CharField(max_length=64)
+    is_active = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One active version per study and dimension: what real-time QC scores with.
+            models.UniqueConstraint(
+                fields=["study", "dimension_key"],
+                condition=Q(is_active=True),
+                name="modelversion_one_active_per_dimension",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"model version {self.pk} ({self.arch}, {self.dimension_key})"
