@@ -198,13 +198,19 @@ class JobContext:
     def _write(self, values: dict[str, Any]) -> bool | None:
         """UPDATE the row on this context's own connection; False if cancel was requested."""
         table = self.model._meta.db_table
-        columns = [self.model._meta.get_field(name).column for name in values]
-        assignments = ", ".join(f"{column} = %s" for column in columns)
-        params = [*values.values(), timezone.now(), self.job.pk, JobStatus.RUNNING]
+        model_fields = [self.model._meta.get_field(name) for name in values]
+        assignments = ", ".join(f"{f.column} = %s" for f in model_fields)
         try:
             with self._lock:
                 if self._connection is None:
                     self._connection = _own_connection()
+                    # Used by the work's thread and the heartbeat's, one at a time (the lock).
+                    self._connection.inc_thread_sharing()
+                params = [
+                    f.get_db_prep_save(value, connection=self._connection)
+                    for f, value in zip(model_fields, values.values(), strict=True)
+                ]
+                params += [timezone.now(), self.job.pk, JobStatus.RUNNING]
                 with self._connection.cursor() as cursor:
                     cursor.execute(
                         f"UPDATE {table} SET {assignments}, heartbeat_at = %s "
@@ -228,6 +234,7 @@ class JobContext:
         with self._lock:
             if self._connection is not None:
                 self._connection.close()
+                self._connection.dec_thread_sharing()
                 self._connection = None
 
 

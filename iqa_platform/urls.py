@@ -11,6 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("imaging.urls_api")),
     path("api/v1/", include("ratings.urls_api")),
+    path("api/v1/", include("inference.urls_api")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("wado/", include("imaging.urls_wado")),

@@ -21,6 +21,7 @@ class Action(StrEnum):
     RATE = "rate"  # read images and submit one's own ratings
     VIEW_RESULTS = "view_results"  # everyone's ratings, MOS, agreement, progress, exports
     MANAGE_STUDY = "manage_study"  # edit the study, its images, dimensions and members
+    TRAIN_MODELS = "train_models"  # launch training runs, activate model versions
 
 
 # The whole policy. Staff may do everything.
@@ -29,6 +30,7 @@ ALLOWED_ROLES: dict[Action, frozenset[str]] = {
     Action.RATE: frozenset({Role.RATER}),
     Action.VIEW_RESULTS: frozenset({Role.COORDINATOR, Role.RESEARCHER}),
     Action.MANAGE_STUDY: frozenset({Role.COORDINATOR}),
+    Action.TRAIN_MODELS: frozenset({Role.RESEARCHER}),
 }
 
 
