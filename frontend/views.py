@@ -21,6 +21,7 @@ def home(request: HttpRequest) -> HttpResponse:
     )
     studies = (
         studies_for(user, Action.VIEW_STUDY)
+        .filter(archived_at__isnull=True)  # archived: off everybody's home, data kept
         .select_related("dataset")
         .annotate(
             n_images=Count("study_images", distinct=True),

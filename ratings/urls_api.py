@@ -13,6 +13,11 @@ router.register("studies", studies.StudyViewSet, basename="study")
 router.register("datasets", datasets.DatasetViewSet, basename="dataset")
 router.register("ingest-jobs", datasets.IngestJobViewSet, basename="ingest-job")
 router.register("exports", exports.ExportJobViewSet, basename="export")
+router.register(
+    r"studies/(?P<study_pk>\d+)/dimensions",
+    studies.StudyDimensionViewSet,
+    basename="study-dimension",
+)
 
 urlpatterns = [
     path("datasets/<int:pk>/uploads/", datasets.UploadView.as_view(), name="dataset-upload"),
