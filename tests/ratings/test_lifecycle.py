@@ -1,4 +1,4 @@
-"""A study's life cycle: closed takes no ratings (409 study_closed), archived is hidden, data stays."""
+"""Study life cycle: closed takes no ratings (409 study_closed), archived is hidden, data stays."""
 
 import uuid
 
