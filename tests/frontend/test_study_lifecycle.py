@@ -4,6 +4,7 @@ import pytest
 
 from ratings.models import ReaderStudy
 from tests.factories import names
+from tests.frontend.test_accessibility import assert_accessible
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -16,6 +17,7 @@ def test_coordinator_closes_reopens_and_archives_from_the_setup_page(
     section = page.locator("#life-cycle")
     assert "This study is open" in section.inner_text()
     assert "can neither rate nor change ratings" in section.inner_text()  # what closed means
+    assert_accessible(page, "setup page with its life-cycle buttons")
 
     page.click("#life-cycle button:has-text('Close study')")
     page.wait_for_load_state("networkidle")
@@ -26,6 +28,7 @@ def test_coordinator_closes_reopens_and_archives_from_the_setup_page(
     login(rater, names.RATER)
     rater.goto(f"{live_server.url}/studies/{study.pk}/read/")
     assert "is closed: it takes no new or changed ratings" in rater.content()
+    assert_accessible(rater, "reading page of a closed study")
 
     page.click("#life-cycle button:has-text('Reopen study')")
     page.wait_for_load_state("networkidle")
