@@ -174,3 +174,25 @@ def test_api_deletes_an_unrated_dimension_for_coordinators_only(rated, people):
     assert api(people[names.RATER]).delete(url).status_code == 403
     assert api(people[names.COORDINATOR]).delete(url).status_code == 204
     assert not rated.dimensions.filter(key="noise").exists()
+
+
+def test_setup_page_deletes_an_unrated_dimension_but_not_a_rated_one(client, rated, people):
+    from tests.frontend.test_study_setup import dimension_rows
+
+    Dimension.objects.create(study=rated, key="noise", label="Noise", order=99)
+    client.force_login(people[names.COORDINATOR])
+    page = f"/studies/{rated.pk}/setup/dimensions/"
+    keys = list(rated.dimensions.values_list("key", flat=True))
+
+    data = dimension_rows(rated)
+    data[f"dim-{keys.index('gray-level')}-DELETE"] = "on"
+    data[f"dim-{keys.index('noise')}-DELETE"] = "on"
+    refused = client.post(page, data)
+    assert "has 1 rating and cannot be deleted" in refused.content.decode()
+    assert rated.dimensions.filter(key="noise").exists()  # all or nothing
+
+    data = dimension_rows(rated)
+    data[f"dim-{keys.index('noise')}-DELETE"] = "on"
+    assert client.post(page, data).status_code == 302
+    assert not rated.dimensions.filter(key="noise").exists()
+    assert rated.dimensions.filter(key="gray-level").exists()
