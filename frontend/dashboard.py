@@ -48,6 +48,16 @@ def agreement_report(request: HttpRequest, pk: int) -> HttpResponse:
 def study_index(request: HttpRequest) -> HttpResponse:
     """The studies whose results the user may read, with their dashboards and setup pages."""
     studies = studies_for(request.user, Action.VIEW_RESULTS).select_related("dataset")
+    show_archived = request.GET.get("archived") == "1"
+    n_archived = studies.filter(archived_at__isnull=False).count()
+    if not show_archived:
+        studies = studies.filter(archived_at__isnull=True)
     managed = set(studies_for(request.user, Action.MANAGE_STUDY).values_list("pk", flat=True))
-    context = {"studies": studies, "managed": managed, "may_create": may_create_study(request.user)}
+    context = {
+        "studies": studies,
+        "managed": managed,
+        "may_create": may_create_study(request.user),
+        "show_archived": show_archived,
+        "n_archived": n_archived,
+    }
     return render(request, "frontend/dashboard_index.html", context)

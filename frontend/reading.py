@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from ratings.api.reading import worklist_payload
-from ratings.permissions import Action, get_study
+from ratings.permissions import Action, StudyClosed, get_study
 
 # The viewer's needs, and nothing more. The WADO loader (its dynamic-import build) decodes in a
 # web worker loaded from our own static files, which fetches a codec's script and WebAssembly
@@ -52,7 +52,13 @@ def content_security_policy(policy: str):
 @content_security_policy(READING_CSP)
 @login_required
 def reading_page(request: HttpRequest, study_id: int) -> HttpResponse:
-    study = get_study(request.user, study_id, Action.RATE)
+    try:
+        study = get_study(request.user, study_id, Action.RATE)
+    except StudyClosed as closed:
+        # Said on a page of its own, not as a bare 403: the rater did nothing wrong.
+        study = get_study(request.user, study_id, Action.VIEW_STUDY)
+        context = {"study": study, "reason": str(closed)}
+        return render(request, "frontend/reading_closed.html", context, status=409)
     # The worklist rides in the page itself: the first image's download starts as soon as the
     # scripts run, without waiting for an API round trip.
     worklist = worklist_payload(study, request.user)

@@ -8,10 +8,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from ratings import lifecycle
 from ratings.models import Membership, ReaderStudy, Role
 from ratings.permissions import Action, get_study, may_create_study
+from ratings.protection import Protected, delete_dimension
 from ratings.studysetup import (
-    SetupError,
+    SETUP_ERRORS,
     add_members,
     create_study,
     pick_images,
@@ -23,7 +25,9 @@ from .study_setup_forms import DimensionFormSet, ImageChoiceForm, MembersForm, S
 
 
 def _page(request: HttpRequest, template: str, study: ReaderStudy | None, step: str, **context):
-    context.update(study=study, step=step)
+    context.update(study=study, step=step, state_meaning=lifecycle.MEANING)
+    if study is not None:
+        context["state_now"] = lifecycle.MEANING[study.state]
     return render(request, f"frontend/{template}", context)
 
 
@@ -51,6 +55,22 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def change_state(request: HttpRequest, pk: int) -> HttpResponse:
+    """Close, reopen or archive the study; the setup page says what each means for raters."""
+    study = get_study(request.user, pk, Action.MANAGE_STUDY)
+    try:
+        lifecycle.change_state(study, request.POST.get("action", ""))
+    except lifecycle.LifecycleError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request, f"The study is now {study.state}. {lifecycle.MEANING[study.state]}"
+        )
+    return redirect("setup-settings", study.pk)
+
+
+@login_required
 def images(request: HttpRequest, pk: int) -> HttpResponse:
     study = get_study(request.user, pk, Action.MANAGE_STUDY)
     pool = study.dataset.images
@@ -68,7 +88,7 @@ def images(request: HttpRequest, pk: int) -> HttpResponse:
                 labels=data.get("label_list") or (),
             )
             change = set_images(study, ids, replace=data["replace"])
-        except SetupError as error:
+        except SETUP_ERRORS as error:
             form.add_error(None, str(error))
         else:
             messages.success(
@@ -94,15 +114,20 @@ def dimensions(request: HttpRequest, pk: int) -> HttpResponse:
     study = get_study(request.user, pk, Action.MANAGE_STUDY)
     formset = DimensionFormSet(request.POST or None, study=study, prefix="dim")
     if request.method == "POST" and formset.is_valid():
-        with transaction.atomic():
-            for form in formset.forms:
-                if form in formset.deleted_forms:
-                    if form.instance.pk:
-                        form.instance.delete()
-                elif form.has_changed():
-                    form.save()
-        messages.success(request, "Dimensions saved.")
-        return redirect("setup-dimensions", study.pk)
+        try:
+            with transaction.atomic():
+                for form in formset.forms:
+                    if form in formset.deleted_forms:
+                        if form.instance.pk:
+                            delete_dimension(form.instance)
+                    elif form.has_changed():
+                        form.save()
+        except Protected as refusal:
+            # Rated between the check and the save: nothing was changed.
+            messages.error(request, str(refusal))
+        else:
+            messages.success(request, "Dimensions saved.")
+            return redirect("setup-dimensions", study.pk)
     return _page(request, "study_setup_dimensions.html", study, "dimensions", formset=formset)
 
 
@@ -129,7 +154,7 @@ def unseat(request: HttpRequest, pk: int, mpk: int) -> HttpResponse:
     membership = get_object_or_404(Membership, pk=mpk, study=study)
     try:
         remove_member(study, membership)
-    except SetupError as error:
+    except SETUP_ERRORS as error:
         messages.error(request, str(error))
     else:
         role = membership.get_role_display().lower()

@@ -8,12 +8,12 @@ from django.forms import BaseModelFormSet, modelformset_factory
 
 from ratings.models import Dimension, ReaderStudy, Role
 from ratings.permissions import datasets_for
+from ratings.protection import Protected, check_dimension_delete, check_dimension_scale
 from ratings.studysetup import (
     ImagePick,
     SetupError,
     dimension_scale,
     find_users,
-    ratings_of,
     repeat_fraction_problem,
     split_words,
 )
@@ -31,14 +31,12 @@ class StudySettingsForm(forms.ModelForm):
             "repeat_fraction",
             "order_seed",
             "show_model_output",
-            "is_open",
         ]
         labels = {
             "min_view_ms": "Minimum view time (ms)",
             "idle_threshold_ms": "Idle threshold (ms)",
             "repeat_fraction": "Repeat fraction (0-1)",
             "order_seed": "Order seed",
-            "is_open": "Open for rating",
         }
         widgets = {"instructions": forms.Textarea(attrs={"rows": 4})}
 
@@ -181,23 +179,18 @@ class DimensionForm(forms.ModelForm):
 
     def _check_rated(self, data) -> None:
         """A dimension with ratings keeps its scale: the stored values would lose their meaning."""
-        if not self.instance.pk:
+        if not self.instance.pk or data.get("kind") is None:
             return
-        n = ratings_of(self.instance)
-        if not n:
-            return
-        original = Dimension.objects.get(pk=self.instance.pk)
-        changed = (
-            data.get("kind") != original.kind
-            or data.get("min_value") != original.min_value
-            or data.get("max_value") != original.max_value
-            or data["categories"] != list(original.categories)
-        )
-        if changed:
-            raise forms.ValidationError(
-                f"{original.label} has {n} ratings: its kind, range and categories are fixed. "
-                "Add a new dimension instead."
+        try:
+            check_dimension_scale(
+                self.instance,
+                kind=data.get("kind"),
+                min_value=data.get("min_value"),
+                max_value=data.get("max_value"),
+                categories=data["categories"],
             )
+        except Protected as refusal:
+            raise forms.ValidationError(str(refusal)) from None
 
     def save(self, commit: bool = True) -> Dimension:
         dimension = super().save(commit=False)
@@ -247,11 +240,10 @@ class BaseDimensionFormSet(BaseModelFormSet):
         super().clean()
         # Checked here: a formset ignores the errors of the forms marked for deletion.
         for form in self.deleted_forms:
-            n = ratings_of(form.instance)
-            if n:
-                raise forms.ValidationError(
-                    f"{form.instance.label} has {n} ratings and cannot be deleted."
-                )
+            try:
+                check_dimension_delete(form.instance)
+            except Protected as refusal:
+                raise forms.ValidationError(str(refusal)) from None
         keys = [
             f.cleaned_data.get("key")
             for f in self.forms

@@ -16,6 +16,7 @@ urlpatterns = [
     path("studies/", dashboard.study_index, name="study-index"),
     path("studies/new/", study_setup.create, name="study-create"),
     path("studies/<int:pk>/setup/", study_setup.edit, name="setup-settings"),
+    path("studies/<int:pk>/setup/state/", study_setup.change_state, name="setup-state"),
     path("studies/<int:pk>/setup/images/", study_setup.images, name="setup-images"),
     path("studies/<int:pk>/setup/dimensions/", study_setup.dimensions, name="setup-dimensions"),
     path("studies/<int:pk>/setup/members/", study_setup.members, name="setup-members"),

@@ -1,8 +1,10 @@
 """Page views: thin, they gather what a template shows and hold no business logic."""
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from ratings.models import AssessmentStatus, Role
@@ -21,6 +23,7 @@ def home(request: HttpRequest) -> HttpResponse:
     )
     studies = (
         studies_for(user, Action.VIEW_STUDY)
+        .filter(archived_at__isnull=True)  # archived: off everybody's home, data kept
         .select_related("dataset")
         .annotate(
             n_images=Count("study_images", distinct=True),
@@ -49,3 +52,21 @@ def home(request: HttpRequest) -> HttpResponse:
         )
     rows.sort(key=lambda r: (not r["is_rater"], r["n_remaining"] == 0, r["study"].name))
     return render(request, "frontend/home.html", {"rows": rows})
+
+
+def locked_out(request: HttpRequest, credentials: dict | None = None, *args, **kwargs):
+    """django-axes' answer to a locked account + address: the login page, saying why (429).
+
+    The right password is refused too until the cool-off ends or staff unlock the account.
+    """
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    message = (
+        f"Too many failed logins for this account from your address: logging in is blocked "
+        f"for {minutes} minutes. Try again later, or ask an administrator to unlock it."
+    )
+    if not request.accepts("text/html"):
+        return JsonResponse({"detail": message, "code": "login_locked"}, status=429)
+    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    form = AuthenticationForm(request, initial={"username": username})
+    context = {"form": form, "locked_message": message, "next": request.POST.get("next", "")}
+    return render(request, "registration/login.html", context, status=429)

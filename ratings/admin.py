@@ -1,7 +1,18 @@
-"""Django admin for every ratings model (for staff: the ones who may see everything)."""
+"""Django admin for every ratings model (for staff: the ones who may see everything).
 
-from django.contrib import admin
+Deleting goes through ratings/protection.py like everywhere else: what has readings is listed
+as protected on the confirmation page (single and bulk delete) and refused in inlines, and a
+rated dimension keeps its scale.
+"""
 
+from django import forms
+from django.contrib import admin, messages
+from django.forms.models import BaseInlineFormSet
+
+from imaging import admin as imaging_admin
+from imaging.models import Dataset, Image
+
+from . import protection
 from .models import (
     Assessment,
     Dimension,
@@ -14,8 +25,94 @@ from .models import (
 )
 
 
+class ProtectedDeleteMixin:
+    """Refuse deleting what has readings, with the reason, on the admin's own protected page."""
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        reasons = [why for why in map(protection.why_not_delete, objs) if why]
+        return deleted, counts, perms_needed, [*reasons, *protected]
+
+    def delete_model(self, request, obj):
+        # The confirmation page refused already; this guards a request built by hand.
+        why = protection.why_not_delete(obj)
+        if why:
+            self.message_user(request, why, messages.ERROR)
+            return
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        refused = [why for why in map(protection.why_not_delete, queryset) if why]
+        if refused:
+            self.message_user(request, " ".join(refused), messages.ERROR)
+            return
+        super().delete_queryset(request, queryset)
+
+
+class ProtectedInlineFormSet(BaseInlineFormSet):
+    """An inline row marked for deletion is refused with the reason when it has readings."""
+
+    def clean(self):
+        super().clean()
+        for form in self.deleted_forms:
+            why = form.instance.pk and protection.why_not_delete(form.instance)
+            if why:
+                raise forms.ValidationError(why)
+
+
+class DimensionAdminForm(forms.ModelForm):
+    class Meta:
+        model = Dimension
+        fields = [
+            "study",
+            "key",
+            "label",
+            "kind",
+            "min_value",
+            "max_value",
+            "categories",
+            "criteria",
+            "order",
+            "raters",
+            "images",
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk and {"kind", "min_value", "max_value"} <= data.keys():
+            try:
+                protection.check_dimension_scale(
+                    self.instance,
+                    kind=data["kind"],
+                    min_value=data["min_value"],
+                    max_value=data["max_value"],
+                    categories=data.get("categories") or [],
+                )
+            except protection.Protected as refusal:
+                raise forms.ValidationError(str(refusal)) from None
+        return data
+
+
+# Datasets and images with readings are protected by the reader studies' rule
+# (ratings/protection.py), which the imaging app cannot know: its admin is taken over here.
+admin.site.unregister(Dataset)
+admin.site.unregister(Image)
+
+
+@admin.register(Dataset)
+class ProtectedDatasetAdmin(ProtectedDeleteMixin, imaging_admin.DatasetAdmin):
+    pass
+
+
+@admin.register(Image)
+class ProtectedImageAdmin(ProtectedDeleteMixin, imaging_admin.ImageAdmin):
+    pass
+
+
 class DimensionInline(admin.StackedInline):
     model = Dimension
+    form = DimensionAdminForm
+    formset = ProtectedInlineFormSet
     extra = 0
     filter_horizontal = ["raters"]
     raw_id_fields = ["images"]
@@ -23,31 +120,33 @@ class DimensionInline(admin.StackedInline):
 
 class MembershipInline(admin.TabularInline):
     model = Membership
+    formset = ProtectedInlineFormSet
     extra = 0
     raw_id_fields = ["user"]
 
 
 @admin.register(ReaderStudy)
-class ReaderStudyAdmin(admin.ModelAdmin):
-    list_display = ["name", "dataset", "is_open", "created_at"]
+class ReaderStudyAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
+    list_display = ["name", "dataset", "is_open", "archived_at", "created_at"]
     inlines = [DimensionInline, MembershipInline]
 
 
 @admin.register(StudyImage)
-class StudyImageAdmin(admin.ModelAdmin):
+class StudyImageAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
     list_display = ["study", "image", "priority"]
     list_filter = ["study"]
     raw_id_fields = ["image"]
 
 
 @admin.register(Dimension)
-class DimensionAdmin(admin.ModelAdmin):
+class DimensionAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
+    form = DimensionAdminForm
     list_display = ["study", "key", "label", "kind", "min_value", "max_value"]
     list_filter = ["study", "kind"]
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
     list_display = ["user", "study", "role"]
     list_filter = ["study", "role"]
 

@@ -34,6 +34,18 @@ ALLOWED_ROLES: dict[Action, frozenset[str]] = {
 }
 
 
+class StudyClosed(PermissionDenied):
+    """A rater (or staff) may not rate here only because the study is closed or archived."""
+
+    code = "study_closed"
+
+    def __init__(self, study: ReaderStudy):
+        super().__init__(
+            f"{study.name} is {study.state}: it takes no new or changed ratings. "
+            "Your readings so far are kept."
+        )
+
+
 def roles_in(user, study: ReaderStudy) -> set[str]:
     if not user.is_authenticated:
         return set()
@@ -43,10 +55,10 @@ def roles_in(user, study: ReaderStudy) -> set[str]:
 def can(user, study: ReaderStudy, action: Action) -> bool:
     if not user.is_authenticated or not user.is_active:
         return False
+    if action == Action.RATE and not study.is_open:
+        return False  # a closed study takes no ratings, from anybody
     if user.is_staff:
         return True
-    if action == Action.RATE and not study.is_open:
-        return False
     return bool(roles_in(user, study) & ALLOWED_ROLES[action])
 
 
@@ -55,11 +67,12 @@ def studies_for(user, action: Action = Action.VIEW_STUDY) -> QuerySet[ReaderStud
     if not user.is_authenticated or not user.is_active:
         return ReaderStudy.objects.none()
     if user.is_staff:
-        return ReaderStudy.objects.all()
-    allowed = Membership.objects.filter(
-        study=OuterRef("pk"), user=user, role__in=ALLOWED_ROLES[action]
-    )
-    studies = ReaderStudy.objects.filter(Exists(allowed))
+        studies = ReaderStudy.objects.all()
+    else:
+        allowed = Membership.objects.filter(
+            study=OuterRef("pk"), user=user, role__in=ALLOWED_ROLES[action]
+        )
+        studies = ReaderStudy.objects.filter(Exists(allowed))
     if action == Action.RATE:
         studies = studies.filter(is_open=True)
     return studies
@@ -72,6 +85,12 @@ def get_study(user, pk, action: Action) -> ReaderStudy:
     except (ReaderStudy.DoesNotExist, ValueError, TypeError):
         raise Http404("No such study.") from None
     if not can(user, study, action):
+        if (
+            action == Action.RATE
+            and not study.is_open
+            and (user.is_staff or Role.RATER in roles_in(user, study))
+        ):
+            raise StudyClosed(study)
         raise PermissionDenied(f"You may not {action.value.replace('_', ' ')} in this study.")
     return study
 

@@ -14,20 +14,22 @@ from django.db.models import QuerySet
 from imaging.models import Dataset, Image
 
 from .models import (
-    Assessment,
-    Dimension,
     DimensionKind,
     Membership,
     RaterProfile,
-    Rating,
     ReaderStudy,
     Role,
     StudyImage,
 )
+from .protection import Protected, check_images_leave_study, check_membership_delete
 
 
 class SetupError(ValueError):
     """A setup step that cannot be done as asked; the message says why and what to do."""
+
+
+# Callers catch both: a refusal to lose readings is a setup step that cannot be done too.
+SETUP_ERRORS = (SetupError, Protected)
 
 
 class ImagePick(models.TextChoices):
@@ -150,27 +152,13 @@ def set_images(study: ReaderStudy, image_ids: list[int], replace: bool) -> Image
     wanted = set(image_ids)
     dropped = current - wanted if replace else set()
     if dropped:
-        read = (
-            Assessment.objects.filter(study=study, image_id__in=dropped)
-            .values_list("image_id", flat=True)
-            .distinct()
-            .count()
-        )
-        if read:
-            raise SetupError(
-                f"{read} of the images this would remove already have readings; "
-                "add images instead, or keep those in the new choice."
-            )
+        check_images_leave_study(study, dropped)
         StudyImage.objects.filter(study=study, image_id__in=dropped).delete()
     new = wanted - current
     StudyImage.objects.bulk_create(
         [StudyImage(study=study, image_id=pk) for pk in sorted(new)], batch_size=5000
     )
     return ImageChange(added=len(new), removed=len(dropped), total=len(current - dropped | new))
-
-
-def ratings_of(dimension: Dimension) -> int:
-    return Rating.objects.filter(dimension=dimension).count() if dimension.pk else 0
 
 
 def _next_pseudonym() -> str:
@@ -208,9 +196,10 @@ def add_members(study: ReaderStudy, users: Iterable, role: str) -> list:
 
 
 def remove_member(study: ReaderStudy, membership: Membership) -> None:
-    """End a membership. Readings stay in the results; the last coordinator cannot leave."""
+    """End a membership. A rater with readings stays; the last coordinator cannot leave."""
     if membership.study_id != study.pk:
         raise SetupError("This membership belongs to another study.")
+    check_membership_delete(membership)
     if membership.role == Role.COORDINATOR:
         others = study.memberships.filter(role=Role.COORDINATOR).exclude(pk=membership.pk)
         if not others.exists():

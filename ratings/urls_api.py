@@ -11,6 +11,11 @@ from .api import exports, reading, results, studies
 router = DefaultRouter()
 router.register("studies", studies.StudyViewSet, basename="study")
 router.register("exports", exports.ExportJobViewSet, basename="export")
+router.register(
+    r"studies/(?P<study_pk>\d+)/dimensions",
+    studies.StudyDimensionViewSet,
+    basename="study-dimension",
+)
 
 urlpatterns = [
     path("studies/<int:pk>/agreement/", results.AgreementView.as_view(), name="study-agreement"),

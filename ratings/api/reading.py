@@ -10,6 +10,9 @@ data (patient_key, site_key, sex, age band, truth never leave the server), no mo
                                                             repeat_index 1: a worklist repeat)
     GET   /api/v1/studies/{id}/assessments/{client_id}/     one of the rater's own assessments
     PATCH /api/v1/studies/{id}/assessments/{client_id}/     change it (old values kept as revisions)
+
+A closed or archived study answers the rating calls with 409 {"detail", "code": "study_closed"}
+(a retried POST of a reading stored before it closed still gets that reading back).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view
+from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -29,7 +33,7 @@ from imaging.models import Image, ImageFile
 
 from .. import reading
 from ..models import Assessment, Rating, ReaderStudy
-from ..permissions import Action, get_study
+from ..permissions import Action, StudyClosed, get_study
 from ..worklist import build_worklist, dimensions_by_image, median_reading_ms
 from .studies import DimensionSerializer
 
@@ -157,6 +161,29 @@ def worklist_payload(study: ReaderStudy, rater) -> dict:
 # --- endpoints -------------------------------------------------------------------------------
 
 
+class StudyClosedError(APIException):
+    """409 with a machine-readable code: clients decide by `code`, never by the message."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "study_closed"
+
+
+def _study_to_rate(request: Request, study_id) -> ReaderStudy:
+    try:
+        return get_study(request.user, study_id, Action.RATE)
+    except StudyClosed as closed:
+        raise StudyClosedError({"detail": str(closed), "code": StudyClosed.code}) from None
+
+
+def _already_stored(request: Request, study_id, client_id) -> Assessment | None:
+    try:
+        key = reading.parse_client_id(client_id)
+    except reading.ReadingError:
+        return None
+    study = get_study(request.user, study_id, Action.VIEW_STUDY)
+    return _own_assessments(study, request.user).filter(client_id=key).first()
+
+
 def _error(exc: reading.ReadingError) -> Response:
     return Response({"detail": exc.detail, **exc.extra}, status=exc.status)
 
@@ -168,14 +195,14 @@ _JSON = {"request": OpenApiTypes.OBJECT, "responses": OpenApiTypes.OBJECT}
 @extend_schema(operation_id="reading_worklist", **_JSON)
 @api_view(["GET"])
 def worklist(request: Request, study_id: int) -> Response:
-    study = get_study(request.user, study_id, Action.RATE)
+    study = _study_to_rate(request, study_id)
     return Response(worklist_payload(study, request.user))
 
 
 @extend_schema(operation_id="reading_image", **_JSON)
 @api_view(["GET"])
 def image_info(request: Request, study_id: int, image_id: int) -> Response:
-    study = get_study(request.user, study_id, Action.RATE)
+    study = _study_to_rate(request, study_id)
     image = Image.objects.filter(pk=image_id, study_images__study=study).first()
     if image is None:
         return Response({"detail": "No such image in this study."}, status=404)
@@ -202,8 +229,15 @@ def assessments(request: Request, study_id: int) -> Response:
     if request.method == "GET":
         study = get_study(request.user, study_id, Action.VIEW_STUDY)
         return Response([assessment_out(a) for a in _own_assessments(study, request.user)])
-    study = get_study(request.user, study_id, Action.RATE)
     data = request.data if isinstance(request.data, dict) else {}
+    try:
+        study = _study_to_rate(request, study_id)
+    except StudyClosedError:
+        # A retry of a submission stored before the study closed still learns it was stored.
+        stored = _already_stored(request, study_id, data.get("client_id"))
+        if stored is None:
+            raise
+        return Response(assessment_out(stored))
     try:
         outcome = reading.submit_assessment(
             study=study,
@@ -228,9 +262,8 @@ def assessments(request: Request, study_id: int) -> Response:
 @extend_schema(methods=["PATCH"], operation_id="reading_assessment_change", **_JSON)
 @api_view(["GET", "PATCH"])
 def assessment_detail(request: Request, study_id: int, client_id: str) -> Response:
-    action = Action.VIEW_STUDY if request.method == "GET" else Action.RATE
-    study = get_study(request.user, study_id, action)
     if request.method == "GET":
+        study = get_study(request.user, study_id, Action.VIEW_STUDY)
         try:
             key = reading.parse_client_id(client_id)
         except reading.ReadingError:
@@ -239,6 +272,7 @@ def assessment_detail(request: Request, study_id: int, client_id: str) -> Respon
         if not own:
             return Response({"detail": "No such assessment of yours in this study."}, status=404)
         return Response(assessment_out(own))
+    study = _study_to_rate(request, study_id)
     data = request.data if isinstance(request.data, dict) else {}
     try:
         outcome = reading.change_assessment(

@@ -18,10 +18,13 @@ class AssessmentStatus(models.TextChoices):
 
 
 class Assessment(models.Model):
-    study = models.ForeignKey(ReaderStudy, on_delete=models.CASCADE, related_name="assessments")
-    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="assessments")
+    """One reading. Its study, image and rater are PROTECTed: a reading is never deleted as a
+    side effect of deleting something else (ratings/protection.py says what to do instead)."""
+
+    study = models.ForeignKey(ReaderStudy, on_delete=models.PROTECT, related_name="assessments")
+    image = models.ForeignKey(Image, on_delete=models.PROTECT, related_name="assessments")
     rater = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assessments"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assessments"
     )
     # 0 for the first reading; 1 for a test-retest repeat of the same image.
     repeat_index = models.PositiveSmallIntegerField(default=0)
@@ -74,7 +77,8 @@ class Rating(models.Model):
     """
 
     assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="ratings")
-    dimension = models.ForeignKey(Dimension, on_delete=models.CASCADE, related_name="ratings")
+    # PROTECT: deleting a dimension must never take its ratings with it.
+    dimension = models.ForeignKey(Dimension, on_delete=models.PROTECT, related_name="ratings")
     value = models.IntegerField()
     # Milliseconds from the image's first render to the rater's first input on this dimension.
     first_input_ms = models.PositiveIntegerField(null=True, blank=True)

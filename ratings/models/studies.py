@@ -28,7 +28,10 @@ class ReaderStudy(models.Model):
     repeat_fraction = models.FloatField(
         default=0.0, help_text="Share of images shown a second time for test-retest reliability."
     )
+    # Life cycle (ratings/lifecycle.py): open -> closed (no new ratings) <-> open; archived is
+    # closed and hidden from raters and default lists. Nothing rated is ever deleted.
     is_open = models.BooleanField(default=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -46,6 +49,13 @@ class ReaderStudy(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def state(self) -> str:
+        """open, closed or archived: what raters and lists go by."""
+        if self.archived_at is not None:
+            return "archived"
+        return "open" if self.is_open else "closed"
 
 
 class StudyImage(models.Model):

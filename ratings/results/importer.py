@@ -35,6 +35,7 @@ from ..models import (
     ReaderStudy,
     Role,
 )
+from .csv_cells import unquote_cell
 
 REQUIRED = ("image", "rater", "dimension", "value")
 # Optional columns read when present (everything else in the file, e.g. the export's
@@ -206,7 +207,8 @@ def read_rows(
         if None in row:
             errors.append(RowError(line, "more cells than the header has columns"))
             continue
-        cells = {k: (v or "").strip() for k, v in row.items()}
+        # unquote_cell: our own exports quote text cells that would start a formula.
+        cells = {k: unquote_cell((v or "").strip()) for k, v in row.items()}
         problems: list[str] = [f"empty {c!r}" for c in REQUIRED if not cells.get(c)]
         if problems:
             errors.append(RowError(line, "; ".join(problems)))

@@ -19,6 +19,7 @@ from ratings.stats.majority import majority_vote
 from ratings.stats.mos import mos
 
 from ..models import Dimension, DimensionKind, ReaderStudy
+from .csv_cells import safe_row
 from .records import image_keys, rating_columns
 
 MOS_COLUMNS = (
@@ -139,7 +140,7 @@ def iter_mos_csv(study: ReaderStudy) -> Iterator[bytes]:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(MOS_COLUMNS)
     for count, row in enumerate(mos_rows(study), start=1):
-        writer.writerow([str(v).lower() if isinstance(v, bool) else v for v in row])
+        writer.writerow(safe_row(str(v).lower() if isinstance(v, bool) else v for v in row))
         if count % 5000 == 0:
             yield buffer.getvalue().encode()
             buffer.seek(0)

@@ -31,6 +31,7 @@ from ..models import (
     RatingRevision,
     ReaderStudy,
 )
+from .csv_cells import pg_safe, safe_row
 from .records import image_keys, rater_names
 
 COLUMNS = (
@@ -185,11 +186,12 @@ def _chunks(rows: Iterator[tuple], progress: Progress | None, total: int) -> Ite
         progress(done + len(chunk), total)
 
 
-def _pg_select(study: ReaderStudy) -> tuple[str, list[Any]]:
+def _pg_select(study: ReaderStudy, for_csv: bool = False) -> tuple[str, list[Any]]:
     """The export as one PostgreSQL query whose columns are already the final text and ints.
 
     Formatting in the server (names, labels, timestamps) is what makes 2M rows fast: Python
-    then only copies bytes (CSV) or builds one dict per row (JSON).
+    then only copies bytes (CSV) or builds one dict per row (JSON). `for_csv`: text cells
+    that could start a spreadsheet formula get a quote in front (csv_cells.py).
     """
     t = {
         "rating": Rating._meta.db_table,
@@ -203,11 +205,14 @@ def _pg_select(study: ReaderStudy) -> tuple[str, list[Any]]:
     def when(column: str) -> str:
         return f"to_char(a.{column} AT TIME ZONE 'UTC', '{PG_TIME_FORMAT}') AS {column}"
 
+    def text(expression: str) -> str:
+        return pg_safe(expression) if for_csv else expression
+
     sql = f"""
-        SELECT COALESCE(NULLIF(i.label, ''), i.id::text) AS image,
-            COALESCE(p.pseudonym, 'rater-' || a.rater_id) AS rater,
-            d.key AS dimension,
-            CASE WHEN d.kind = %s THEN COALESCE(d.categories ->> r.value, r.value::text)
+        SELECT {text("COALESCE(NULLIF(i.label, ''), i.id::text)")} AS image,
+            {text("COALESCE(p.pseudonym, 'rater-' || a.rater_id)")} AS rater,
+            {text("d.key")} AS dimension,
+            CASE WHEN d.kind = %s THEN COALESCE({text("d.categories ->> r.value")}, r.value::text)
                 ELSE r.value::text END AS value,
             a.repeat_index, a.active_ms AS duration_ms,
             COALESCE(NULLIF(p.profession, ''), %s) AS "group",
@@ -239,7 +244,7 @@ def _pg_select(study: ReaderStudy) -> tuple[str, list[Any]]:
 
 
 def _pg_copy_csv(study: ReaderStudy, progress: Progress | None, total: int) -> Iterator[bytes]:
-    sql, params = _pg_select(study)
+    sql, params = _pg_select(study, for_csv=True)
     done = 0
     with connection.cursor() as cursor:
         # COPY cannot take parameters: bind them client-side into the statement text.
@@ -277,7 +282,7 @@ def iter_csv(study: ReaderStudy, progress: Progress | None = None) -> Iterator[b
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
     for chunk in _chunks(rating_rows(study), progress, total):
-        writer.writerows(chunk)
+        writer.writerows(map(safe_row, chunk))
         yield buffer.getvalue().encode()
         buffer.seek(0)
         buffer.truncate()

@@ -30,6 +30,7 @@ from django.utils.text import slugify
 from imaging.models import Image, ImageFile
 
 from ..models import DatasetRelease, DimensionKind, ExportJob, ImageFormat, ReaderStudy, Split
+from .csv_cells import safe_row
 from .jobs import ExportFile, ExportParamsError
 from .mos_table import TIE_RULE, dimension_tables, number
 from .records import rater_names
@@ -374,7 +375,7 @@ def _labels_csv(release: DatasetRelease) -> bytes:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(release.snapshot["labels"]["columns"])
     for row in release.snapshot["labels"]["rows"]:
-        writer.writerow([str(v).lower() if isinstance(v, bool) else v for v in row])
+        writer.writerow(safe_row(str(v).lower() if isinstance(v, bool) else v for v in row))
     return buffer.getvalue().encode()
 
 

@@ -222,7 +222,7 @@ def test_a_rated_dimension_keeps_its_scale_and_cannot_be_deleted(client, study, 
     data = dimension_rows(study)
     data[f"dim-{gray}-DELETE"] = "on"
     response = client.post(page, data)
-    assert "has 1 ratings and cannot be deleted" in response.content.decode()
+    assert "has 1 rating and cannot be deleted" in response.content.decode()
 
     # Label and criteria may still change.
     data = dimension_rows(study)

@@ -8,6 +8,7 @@ import pytest
 
 from ratings.models import Assessment, AssessmentStatus, RaterProfile
 from ratings.results import ratings_export
+from ratings.results.csv_cells import safe_row
 from ratings.results.ratings_export import COLUMNS, ExportFormat, iter_csv, iter_json
 from tests.factories import names
 
@@ -68,13 +69,22 @@ def test_csv_has_one_row_per_submitted_rating_with_names_not_accounts(rated, peo
         assert f",{username}," not in text
 
 
-def test_postgresql_fast_path_writes_the_same_bytes_as_the_portable_path(rated):
+def test_postgresql_fast_path_writes_the_same_bytes_as_the_portable_path(rated, people):
+    # Text that starts a spreadsheet formula is quoted on both paths (csv_cells.py).
+    add_category_dimension(rated, key="trap", labels=("=1+1", "-x", "@a", "\tt"))
+    image = rated.images.order_by("pk")[1]  # rated by walter only so far
+    image.label = "+IMG"
+    image.save()
+    for value, rater in enumerate((people[names.RATER], people[names.RATER2])):
+        rate(rated, rater, image, {"trap": value * 2 + 1, "gray-level": 3})
     fast = b"".join(iter_csv(rated))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
-    writer.writerows(ratings_export.rating_rows(rated))
+    writer.writerows(map(safe_row, ratings_export.rating_rows(rated)))
     assert fast == buffer.getvalue().encode()
+    assert {r["value"] for r in _csv_rows(fast) if r["dimension"] == "trap"} == {"'-x", "'\tt"}
+    assert "'+IMG" in {r["image"] for r in _csv_rows(fast)}
 
 
 def test_json_export_keeps_numbers_numeric_and_labels_as_text(rated):

@@ -280,5 +280,7 @@ def test_an_image_that_never_showed_can_be_skipped_at_once(alice, study, image):
 def test_a_closed_study_takes_no_ratings(alice, study, image):
     study.is_open = False
     study.save()
-    assert submit(alice, study, image).status_code == 403
+    refused = submit(alice, study, image)
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "study_closed"
     assert not Assessment.objects.exists()
