@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
@@ -32,6 +32,14 @@ logger = logging.getLogger(__name__)
 # redelivered task (acks_late) may then take it over.
 STALE_AFTER = timedelta(minutes=10)
 PROGRESS_EVERY_S = 1.0
+# How long a progress write waits for a lock (SQLite's write lock, PostgreSQL's row lock)
+# before it is skipped; the next one comes a second later. Not SQLite's usual 20 s nor
+# PostgreSQL's forever: the export must never wait on its report.
+PROGRESS_LOCK_WAIT_MS = 200
+_LOCK_WAIT_SQL = {
+    "sqlite": f"PRAGMA busy_timeout = {PROGRESS_LOCK_WAIT_MS}",
+    "postgresql": f"SET lock_timeout = {PROGRESS_LOCK_WAIT_MS}",
+}
 
 Progress = Callable[[float], None]
 
@@ -186,6 +194,10 @@ class ProgressWriter:
     The export's own connection may be streaming a COPY (another statement there would wait
     for it forever) or hold a transaction open for a server-side cursor (an update there would
     stay invisible to the user polling the job until the very end).
+
+    A progress report must never fail nor stall the job it reports on: a write that fails (a
+    lock held by another connection past PROGRESS_LOCK_WAIT_MS, a lost connection) is logged
+    and skipped, and the next report opens a fresh connection.
     """
 
     def __init__(self, job_id: int) -> None:
@@ -198,13 +210,23 @@ class ProgressWriter:
         if now - self.last < PROGRESS_EVERY_S:
             return
         self.last = now
+        try:
+            self._write(min(max(fraction, 0.0), 1.0))
+        except OperationalError as error:
+            logger.warning("export job %s: progress not recorded (%s)", self.job_id, error)
+            self.close()
+
+    def _write(self, fraction: float) -> None:
         if self.connection is None:
             self.connection = connections.create_connection(DEFAULT_DB_ALIAS)
+            if self.connection.vendor in _LOCK_WAIT_SQL:
+                with self.connection.cursor() as cursor:
+                    cursor.execute(_LOCK_WAIT_SQL[self.connection.vendor])
         with self.connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {ExportJob._meta.db_table} SET progress = %s, heartbeat_at = %s "
                 "WHERE id = %s AND status = %s",
-                [min(max(fraction, 0.0), 1.0), timezone.now(), self.job_id, JobStatus.RUNNING],
+                [fraction, timezone.now(), self.job_id, JobStatus.RUNNING],
             )
 
     def close(self) -> None:
