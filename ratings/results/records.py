@@ -59,7 +59,9 @@ def can_read_concurrently() -> bool:
     """Whether reads may go through connections of their own (other threads') in parallel.
 
     Not inside a transaction: another connection cannot see its uncommitted rows (tests run
-    each in one) nor share its snapshot (exports read in one). PostgreSQL only.
+    each in one) nor share its snapshot (exports read in one). PostgreSQL only: SQLite runs its
+    queries inside this process and its rows become Python objects under the GIL, so threads
+    would mostly take turns (WAL would let them read side by side, but there is little to win).
     """
     return (
         connection.vendor == "postgresql"
