@@ -36,6 +36,14 @@ from django.utils import timezone
 logger = logging.getLogger(__name__)
 
 PROGRESS_EVERY_S = 1.0
+# How long a progress write waits for a lock (SQLite's write lock, PostgreSQL's row lock)
+# before it is skipped; the next one comes a second later. Not SQLite's usual 20 s nor
+# PostgreSQL's forever: a job must never wait on its own report.
+PROGRESS_LOCK_WAIT_MS = 200
+_LOCK_WAIT_SQL = {
+    "sqlite": f"PRAGMA busy_timeout = {PROGRESS_LOCK_WAIT_MS}",
+    "postgresql": f"SET lock_timeout = {PROGRESS_LOCK_WAIT_MS}",
+}
 
 
 class JobStatus(models.TextChoices):
@@ -171,8 +179,13 @@ def reap_stale(model: type[Job], **filters: Any) -> int:
 
 
 def _own_connection():
-    """A connection of this thread's own: the job's may be inside a long transaction or COPY."""
-    return connections.create_connection(DEFAULT_DB_ALIAS)
+    """A connection of the job's reports: the work's may be inside a long transaction or COPY
+    (an update there would wait for it, or stay invisible to the user polling the job)."""
+    connection = connections.create_connection(DEFAULT_DB_ALIAS)
+    if connection.vendor in _LOCK_WAIT_SQL:
+        with connection.cursor() as cursor:
+            cursor.execute(_LOCK_WAIT_SQL[connection.vendor])
+    return connection
 
 
 @dataclass
@@ -218,9 +231,12 @@ class JobContext:
                         params,
                     )
                     row = cursor.fetchone()
-        except OperationalError:
-            # A progress write must never fail the job it reports on (e.g. SQLite busy).
-            logger.warning("progress of %s %s not recorded this time", table, self.job.pk)
+        except OperationalError as error:
+            # A progress write must never fail nor stall the job it reports on (a lock held
+            # elsewhere past PROGRESS_LOCK_WAIT_MS, a lost connection): skip it, and the next
+            # report opens a fresh connection.
+            logger.warning("%s %s: progress not recorded (%s)", table, self.job.pk, error)
+            self.close()
             return None
         return None if row is None else not row[0]
 

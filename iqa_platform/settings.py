@@ -125,8 +125,18 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several processes (web, worker) share the embedded database: wait for locks.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        # Several processes (web, worker) share the embedded database: wait for locks (s).
+        timeout=20,
+        # Write-ahead log: readers and the one writer no longer block each other (a page view
+        # or an export reading while a rater submits). Set on every connection: a no-op once
+        # the file is in WAL mode, which it then keeps.
+        init_command="PRAGMA journal_mode=WAL",
+        # A transaction takes the write lock when it begins. Deferred, two transactions that
+        # read and then write could both hold a read lock and neither get the write lock
+        # (SQLite fails one at once, without waiting); select_for_update does nothing here.
+        transaction_mode="IMMEDIATE",
+    )
     # A file, not memory, so that a worker process in the tests can share the test database;
     # one per test process, so that parallel test runs do not collide.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}

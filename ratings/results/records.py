@@ -60,7 +60,10 @@ def can_read_concurrently() -> bool:
     """Whether reads may go through connections of their own (other threads') in parallel.
 
     Not inside a transaction: another connection cannot see its uncommitted rows (tests run
-    each in one) nor share its snapshot (exports read in one). PostgreSQL only.
+    each in one) nor share its snapshot (exports read in one). PostgreSQL only, where the
+    queries run on the server's cores. SQLite in WAL mode could serve two readers side by side,
+    but its queries run in this process and their rows become Python objects under the GIL:
+    with no measured gain, its reads run in turn.
     """
     return (
         connection.vendor == "postgresql"

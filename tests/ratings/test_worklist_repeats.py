@@ -16,6 +16,7 @@ from ratings.worklist import (
     REPEATS_FROM,
     build_worklist,
     n_repeats,
+    ordered_study_images,
     place_repeats,
     repeat_key,
     shuffle_key,
@@ -208,15 +209,25 @@ def test_the_placement_is_the_same_for_the_same_inputs_and_differs_between_rater
 
 
 def test_repeats_are_spread_over_the_list_not_bunched_at_the_end(people):
+    """The worklist places its repeats with place_repeats, so the tests above speak for it.
+
+    Only what holds for every rater is asserted here: which gaps one rater gets is a hash draw
+    of the database's ids, and those differ between backends (PostgreSQL's sequences go on
+    across tests, SQLite's restart with each test's transaction). A longest gap above 20 held
+    for 62% of the draws at this size, so it passed or failed by backend and test order.
+    """
     study = make_study(people, n_images=100)
     study.repeat_fraction = 0.2
     study.save()
-    sequence = readings(study, people[names.RATER])
+    rater = people[names.RATER]
+    sequence = readings(study, rater)
+    first_order = [image for image, _, _ in ordered_study_images(study, rater.id)]
+    chosen = {image for image, repeat in sequence if repeat == 1}
+    assert sequence == place_repeats(first_order, chosen, study.order_seed, rater.id)
     positions = [p for p, (_, repeat) in enumerate(sequence) if repeat == 1]
     assert len(positions) == 20
     quarters = {4 * p // len(sequence) for p in positions}
     assert quarters >= {1, 2, 3}, positions  # repeats in the middle of the list too
-    assert max(b for _, b in gaps(sequence).values()) > 20  # some repeats come much later
 
 
 # --- resuming, progress -----------------------------------------------------------------------
