@@ -175,6 +175,7 @@ def train(
     torch.manual_seed(config.seed)
     best_path = checkpoint_path.with_name("best.pt")
     state = _resume(config, checkpoint_path)
+    resumed = state is not None
     if state is None:
         state = Checkpoint(config=config, model=make_model(config))
     model = state.model
@@ -214,6 +215,8 @@ def train(
             "train_loss": float(np.mean(losses)) if losses else None,
             "seconds": round(time.monotonic() - started, 3),
         }
+        if resumed:
+            report["resumed"] = True  # trained after a restart, from the last checkpoint
         if val_data is not None and len(val_data):
             val_loss, predictions = evaluate(model, config, val_data)
             report["val_loss"] = val_loss
