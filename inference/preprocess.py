@@ -98,11 +98,13 @@ def prepare(
     aug = config.augment if rng is not None else Augment()
     image = _fit(pixels, config, aug, rng)
     x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))[None, None]
-    # Area averaging when shrinking (no aliasing of noise), bilinear when enlarging.
-    shrinking = image.shape[0] >= config.height and image.shape[1] >= config.width
-    mode = "area" if shrinking else "bilinear"
     size = (config.height, config.width)
-    x = torch.nn.functional.interpolate(x, size=size, mode=mode)[0]
+    if image.shape != size:
+        # Antialiased bilinear (a triangle filter as wide as the shrink factor, as PIL's):
+        # noise and fine detail do not alias when shrinking, and it is ~10x faster than
+        # mode="area" at a non-integer factor (1 ms vs 10 ms for 768x512 -> 512x512).
+        x = torch.nn.functional.interpolate(x, size=size, mode="bilinear", antialias=True)
+    x = x[0]
     if rng is not None:
         x = _augment(x, aug, rng)
     return _normalise(x, config.normalise)
