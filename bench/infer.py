@@ -65,10 +65,10 @@ def _network(arch: str, n_outputs: int, path, name: str):
 def _cahdc_forward(model, config):
     """models-a's fast inference path when it is there (inference/fast.py), else eager."""
     try:
-        from inference import fast
+        from inference.fast import DEFAULT_VARIANT, fast_cahdc
     except ImportError:
         return model, "eager"
-    return fast.bench_forward(model, config)
+    return fast_cahdc(model, DEFAULT_VARIANT), f"inference.fast {DEFAULT_VARIANT}"
 
 
 def _iqm(path):
