@@ -88,19 +88,24 @@ def main() -> None:
             continue
         load, step, size = _network(arch, n_outputs, files, args.batch)
         step(load())  # warm-up: first-call allocations and oneDNN kernel choice
-        loads, steps = [], []
+        loads, steps, cpu = [], [], []
         for _ in range(args.steps):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             x = load()
             loads.append(time.perf_counter() - start)
             start = time.perf_counter()
             step(x)
             steps.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
         per_load, per_step = statistics.median(loads), statistics.median(steps)
+        cpu_per_image = statistics.median(cpu) / args.batch
+        # CPU seconds (all threads) per image: what the work costs when a shared machine
+        # leaves the process waiting for a core most of the wall time.
         print(
             f"{name:<10} {args.batch / (per_load + per_step):7.2f} images/s"
-            f"  (step alone {args.batch / per_step:.2f}; batch {args.batch}, {size},"
-            f" median of {args.steps} steps, {args.threads} threads)",
+            f"  (step alone {args.batch / per_step:.2f}; CPU {cpu_per_image:.3f}"
+            f" s/image; batch {args.batch}, {size}, median of {args.steps} steps,"
+            f" {args.threads} threads)",
             flush=True,
         )
     if not args.only or "IQM" in args.only:
