@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import nn
 
 ARCHITECTURES = ("cahdc-rga", "convnet4", "resnet10")
@@ -45,6 +46,16 @@ def build_model(arch: str, n_outputs: int, **options: Any) -> nn.Module:
         _only(options)
         return resnet10(n_outputs)
     raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}")
+
+
+def for_inference(model: nn.Module) -> nn.Module:
+    """eval() mode with channels-last weights, for ConvNet-4 and ResNet-10 on the CPU.
+
+    oneDNN's convolutions run faster on NHWC (about 1.2-1.5x here for both nets at 512x512,
+    noisy on a shared machine); a channels-last weight makes each convolution take its input
+    as NHWC, so callers pass ordinary tensors. Scores equal eager ones within 1e-6 (tests).
+    """
+    return model.eval().to(memory_format=torch.channels_last)
 
 
 def _only(options: dict[str, Any], *allowed: str) -> dict[str, Any]:

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from inference.nets import DEFAULT_INPUT_SIZE, build_model
+from inference.nets import DEFAULT_INPUT_SIZE, build_model, for_inference
 from inference.nets.convnet4 import ConvNet4
 
 
@@ -56,3 +56,14 @@ def test_unknown_architecture_or_option_is_refused():
         build_model("vgg16", 2)
     with pytest.raises(ValueError, match="unknown option"):
         build_model("convnet4", 2, depth=5)
+
+
+def test_channels_last_inference_gives_the_same_scores():
+    torch.manual_seed(0)
+    model = build_model("convnet4", 3).eval()
+    x = torch.rand(2, 1, 512, 512)
+    with torch.inference_mode():
+        eager = model(x)
+        fast = for_inference(model)(x)
+    assert fast.shape == (2, 3)
+    torch.testing.assert_close(fast, eager, atol=1e-6, rtol=1e-5)

@@ -66,6 +66,11 @@ def test_flip_mirrors_the_image():
     lefts = {float(x[0, :, :8].mean()) for x in flipped}
     rights = {float(x[0, :, -8:].mean()) for x in flipped}
     assert lefts == {0.0, 1.0} and rights == {0.0, 1.0}  # some draws flip, some do not
+    # Turning intensity jitter (and a crop) on does not change which draws flip.
+    more = PreprocessConfig(64, 64, augment=Augment(flip=True, intensity=0.1, crop=0.95))
+    jittered = [prepare(pixels, more, np.random.default_rng(s)) for s in range(8)]
+    flips = [float(x[0, :, -8:].mean()) > 0.5 for x in flipped]
+    assert [float(x[0, :, -8:].mean()) > 0.5 for x in jittered] == flips
 
 
 def test_monochrome1_is_inverted(files, tmp_path):

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from inference.nets import ARCHITECTURES, DEFAULT_INPUT_SIZE, build_model
+from inference.nets import ARCHITECTURES, DEFAULT_INPUT_SIZE, build_model, for_inference
 
 
 @pytest.mark.parametrize("n_outputs", [1, 3])
@@ -43,3 +43,13 @@ def test_cahdc_rga_through_the_registry():
     assert isinstance(model, cahdc.CaHDCRGA)
     with pytest.raises(ValueError, match="regressor"):
         build_model("cahdc-rga", 3)
+
+
+def test_resnet10_channels_last_inference_gives_the_same_scores():
+    torch.manual_seed(0)
+    model = build_model("resnet10", 1).eval()
+    x = torch.rand(1, 1, 512, 512)
+    with torch.inference_mode():
+        eager = model(x)
+        fast = for_inference(model)(x)
+    torch.testing.assert_close(fast, eager, atol=1e-6, rtol=1e-5)
