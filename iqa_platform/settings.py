@@ -52,8 +52,10 @@ SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET if DEBUG else "")
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
 # De-identification keys pseudonyms (patient_key, new UIDs) with this secret: changing it
-# breaks the link between re-imports of the same patient, so it is separate from SECRET_KEY.
-DEID_SECRET = env_str("DEID_SECRET", SECRET_KEY)
+# breaks the link between re-imports of the same patient, so it is separate from SECRET_KEY and
+# has no fallback in production (a rotated SECRET_KEY must not change every pseudonym):
+# iqa_platform/checks.py fails `check` and the web server's start without it.
+DEID_SECRET = env_str("DEID_SECRET", SECRET_KEY if DEBUG else "")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
