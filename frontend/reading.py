@@ -2,6 +2,7 @@
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
@@ -62,6 +63,7 @@ def reading_page(request: HttpRequest, study_id: int) -> HttpResponse:
     )
     context = {
         "study": study,
+        "test_hooks": settings.IQA_TEST_HOOKS,
         # Fetched while the scripts load (the loader's request then finds it in the cache).
         "preload_url": first["image_ids"][0].removeprefix("wadouri:")
         if first and first["image_ids"]

@@ -56,6 +56,9 @@ if not SECRET_KEY:
 # has no fallback in production (a rotated SECRET_KEY must not change every pseudonym):
 # iqa_platform/checks.py fails `check` and the web server's start without it.
 DEID_SECRET = env_str("DEID_SECRET", SECRET_KEY if DEBUG else "")
+# The reading page's measurement hook (window.__iqa: page state and viewer) for the browser tests
+# and bench/viewer.py. Never on by default: in production a page script must not expose it.
+IQA_TEST_HOOKS = env_bool("IQA_TEST_HOOKS", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 

@@ -62,8 +62,10 @@
     sessionDurations: [],
     submitStarted: null, // performance.now() of the last submit, for the next-image latency
   };
-  // Measurements the browser tests and bench/viewer.py read.
-  var probe = (window.__iqa = { switches: [], firstRenderMs: null, rendered: 0, errors: [] });
+  // Measurements the browser tests and bench/viewer.py read: exposed as window.__iqa only when
+  // the server says so (settings.IQA_TEST_HOOKS), never in production.
+  var probe = { switches: [], firstRenderMs: null, rendered: 0, errors: [] };
+  if (document.body.dataset.testHooks === "1") window.__iqa = probe;
 
   var outbox = new IQAOutbox.Outbox("iqa-outbox:" + boot.user + ":" + study.id, {
     csrf: boot.csrf,
