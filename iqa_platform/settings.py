@@ -189,7 +189,7 @@ IQA_INGEST_FSYNC = env_bool("IQA_INGEST_FSYNC", True)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        "iqa_platform.api_auth.SessionAuthentication",  # CSRF refusals coded `csrf_failed`
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
