@@ -37,7 +37,7 @@ from .models import (
     ReaderStudy,
     StudyImage,
 )
-from .worklist import dimensions_for, own_repeats
+from .worklist import dimensions_for, own_repeats, resolve_item
 
 # A reading longer than this is not a reading (a tab left open overnight): durations are clamped.
 MAX_READING_MS = 4 * 3600 * 1000
@@ -51,6 +51,7 @@ INTERACTIONS = ("zoom", "pan", "window", "scroll")
 
 class ReadingError(Exception):
     status = 400
+    code = "invalid"  # the API's machine-readable error code (iqa_platform/api_errors.py)
 
     def __init__(self, detail: str, **extra: Any):
         super().__init__(detail)
@@ -64,12 +65,14 @@ class Invalid(ReadingError):
 
 class NotFound(ReadingError):
     status = 404
+    code = "not_found"
 
 
 class Conflict(ReadingError):
     """The rater already has another assessment of this image (e.g. from a second tab)."""
 
     status = 409
+    code = "conflict"
 
 
 @dataclass(frozen=True)
@@ -293,19 +296,30 @@ def submit_assessment(
     timing: Any = None,
     skip_reason: str = "",
     repeat_index: Any = None,
+    item: Any = None,
     received_at: datetime | None = None,
 ) -> Outcome:
     """Store a rater's reading (or skip) of one image. Idempotent by client id.
 
-    `repeat_index` 1 is the second reading of an image the rater's worklist repeats.
+    The reading is named by `item`, the worklist item's opaque id (what the reading page sends),
+    or by `image_id` and `repeat_index` (1: the second reading of an image the rater's worklist
+    repeats), which API scripts and ratings queued by an older page still send.
     """
     client_uuid = parse_client_id(client_id)
     existing = Assessment.objects.filter(client_id=client_uuid).first()
     if existing is not None:
         return _replay(existing, study, rater)
 
-    image_id = _image_in_study(study, image_id)
-    repeat_index = check_repeat_index(study, rater, image_id, repeat_index)
+    if item is not None:
+        if image_id is not None or repeat_index is not None:
+            raise Invalid("Name the reading by item, or by image and repeat_index: not both.")
+        found = resolve_item(study, rater, item)
+        if found is None:
+            raise NotFound("No such item in your worklist.")
+        image_id, repeat_index = found
+    else:
+        image_id = _image_in_study(study, image_id)
+        repeat_index = check_repeat_index(study, rater, image_id, repeat_index)
     check_not_already_read(study, rater, image_id, client_uuid, repeat_index)
     skipping = bool(skip_reason and str(skip_reason).strip())
     dimensions = dimensions_for(study, rater, image_id)

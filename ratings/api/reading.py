@@ -4,20 +4,23 @@ Everything here is the requesting rater's own: no other rater's scores, no patie
 data (patient_key, site_key, sex, age band, truth never leave the server), no model output.
 
     GET   /api/v1/studies/{id}/worklist/                    the rater's ordered worklist + progress
-    GET   /api/v1/studies/{id}/images/{image}/              what the viewer needs for one image
+    GET   /api/v1/studies/{id}/items/{item}/                what the viewer needs for one item
+    GET   /api/v1/studies/{id}/items/{item}/file/?index=K   its K-th DICOM file (item_files.py)
     GET   /api/v1/studies/{id}/assessments/                 the rater's own assessments
     POST  /api/v1/studies/{id}/assessments/                 submit or skip (idempotent by client_id;
-                                                            repeat_index 1: a worklist repeat)
+                                                            `item`: the worklist item's opaque id)
+
+Blinding of test-retest repeats: a rater's browser gets no image id, no repeat_index, no image
+label (when the list holds repeats) and no URL that one reading shares with another: every item
+has an opaque id of its own (worklist.item_token), and its files are fetched under it. Only the
+pixels (the file's bytes) are the same.
     GET   /api/v1/studies/{id}/assessments/{client_id}/     one of the rater's own assessments
     PATCH /api/v1/studies/{id}/assessments/{client_id}/     change it (old values kept as revisions)
 """
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from django.db.models import Prefetch
-from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -28,26 +31,35 @@ from rest_framework.response import Response
 from .. import reading
 from ..models import Assessment, Image, ImageFile, Rating, ReaderStudy
 from ..permissions import Action, get_study
-from ..worklist import build_worklist, dimensions_by_image, median_reading_ms
+from ..worklist import (
+    build_worklist,
+    dimensions_by_image,
+    item_token,
+    median_reading_ms,
+    resolve_item,
+)
 from .studies import DimensionSerializer
 
 # --- what the viewer gets --------------------------------------------------------------------
 
 
-def image_ids_for(files: list[ImageFile], base: str | None = None) -> list[str]:
-    """cornerstone image ids (WADO-URI, one per slice or frame) of an image's files, in order.
+def image_ids_for(files: list[ImageFile], base: str) -> list[str]:
+    """cornerstone image ids (one per slice or frame) of an item's files, in order.
 
-    `base`: the WADO-URI path, when the caller builds many lists (one reverse() for all).
+    `base`: the item's file URL (item_file_url), the file's index appended.
     """
-    base = base or reverse("wado-uri")
     ids = []
-    for f in files:
-        url = f"{base}?requestType=WADO&objectUID={quote(f.sop_instance_uid, safe='.')}"
+    for index, f in enumerate(files):
+        url = f"{base}?index={index}"
         if f.n_frames > 1:
             ids.extend(f"wadouri:{url}&frame={i}" for i in range(f.n_frames))
         else:
             ids.append(f"wadouri:{url}")
     return ids
+
+
+def item_file_url(study_id: int, item: str) -> str:
+    return f"/api/v1/studies/{study_id}/items/{item}/file/"
 
 
 def study_info(study: ReaderStudy) -> dict:
@@ -63,12 +75,13 @@ def study_info(study: ReaderStudy) -> dict:
 
 
 def assessment_out(assessment: Assessment) -> dict:
-    """One of the rater's own assessments, as the reading page uses it."""
+    """One of the rater's own assessments, as the reading page uses it: its item by opaque id."""
     ratings = {r.dimension.key: r.value for r in assessment.ratings.all()}
     return {
         "client_id": str(assessment.client_id),
-        "image": assessment.image_id,
-        "repeat_index": assessment.repeat_index,
+        "item": item_token(
+            assessment.study_id, assessment.rater_id, assessment.image_id, assessment.repeat_index
+        ),
         "status": assessment.status,
         "skip_reason": assessment.skip_reason,
         "ratings": ratings,
@@ -100,10 +113,11 @@ def worklist_payload(study: ReaderStudy, rater) -> dict:
     Priorities order the list but are not sent: a model's choice is model output, and raters
     are blinded to it.
 
-    Repeats are blinded too: an item's `repeat_index` is only sent back with its submission and
-    never shown, its `mine` is its own reading (a repeat opens with an empty panel, not the first
-    reading's values), and when the list holds repeats every item is labelled by its place
-    ("Case 12") instead of the image label, which would show the same name twice.
+    Repeats are blinded too: an item is known by its opaque id alone (no image id, no
+    repeat_index; its files are fetched under that id), its `mine` is its own reading (a repeat
+    opens with an empty panel, not the first reading's values), and when the list holds repeats
+    every item is labelled by its place ("Case 12") instead of the image label, which would show
+    the same name twice.
     """
     worklist = build_worklist(study, rater)
     image_ids = [item.image_id for item in worklist.items]
@@ -124,18 +138,19 @@ def worklist_payload(study: ReaderStudy, rater) -> dict:
     mine = {(a.image_id, a.repeat_index): assessment_out(a) for a in _own_assessments(study, rater)}
     neutral_labels = any(item.repeat_index for item in worklist.items)
     items = []
-    wado = reverse("wado-uri")
     for item in worklist.items:
+        token = item_token(study.id, rater.id, item.image_id, item.repeat_index)
         items.append(
             {
                 "position": item.position,
-                "image": item.image_id,
-                "repeat_index": item.repeat_index,
+                "item": token,
                 "label": f"Case {item.position + 1}" if neutral_labels else item.label,
                 "modality": images[item.image_id]["modality"],
                 "status": item.status,
                 "dimensions": dims[item.image_id],
-                "image_ids": image_ids_for(files.get(item.image_id, []), wado),
+                "image_ids": image_ids_for(
+                    files.get(item.image_id, []), item_file_url(study.id, token)
+                ),
                 "mine": mine.get((item.image_id, item.repeat_index)),
             }
         )
@@ -156,7 +171,7 @@ def worklist_payload(study: ReaderStudy, rater) -> dict:
 
 
 def _error(exc: reading.ReadingError) -> Response:
-    return Response({"detail": exc.detail, **exc.extra}, status=exc.status)
+    return Response({"detail": exc.detail, "code": exc.code, **exc.extra}, status=exc.status)
 
 
 # The reading endpoints answer plain JSON documents (described in their docstrings).
@@ -170,27 +185,18 @@ def worklist(request: Request, study_id: int) -> Response:
     return Response(worklist_payload(study, request.user))
 
 
-@extend_schema(operation_id="reading_image", **_JSON)
+@extend_schema(operation_id="reading_item", **_JSON)
 @api_view(["GET"])
-def image_info(request: Request, study_id: int, image_id: int) -> Response:
+def item_info(request: Request, study_id: int, item: str) -> Response:
+    """One worklist item as the page gets it (label, dimensions, image ids, the rater's values)."""
     study = get_study(request.user, study_id, Action.RATE)
-    image = Image.objects.filter(pk=image_id, study_images__study=study).first()
-    if image is None:
-        return Response({"detail": "No such image in this study."}, status=404)
-    repeat_index = 1 if request.query_params.get("repeat_index") == "1" else 0
-    own = (
-        _own_assessments(study, request.user).filter(image=image, repeat_index=repeat_index).first()
-    )
-    return Response(
-        {
-            "image": image.id,
-            "label": image.label,
-            "modality": image.modality,
-            "dimensions": dimensions_by_image(study, request.user, [image.id])[image.id],
-            "image_ids": image_ids_for(list(image.files.all())),
-            "mine": assessment_out(own) if own else None,
-        }
-    )
+    found = resolve_item(study, request.user, item)
+    if found is None:
+        return Response(
+            {"detail": "No such item in your worklist.", "code": "not_found"}, status=404
+        )
+    payload = worklist_payload(study, request.user)
+    return Response(next(i for i in payload["items"] if i["item"] == item))
 
 
 @extend_schema(methods=["GET"], operation_id="reading_assessments_list", **_JSON)
@@ -207,6 +213,7 @@ def assessments(request: Request, study_id: int) -> Response:
             study=study,
             rater=request.user,
             image_id=data.get("image"),
+            item=data.get("item"),
             client_id=data.get("client_id"),
             values=data.get("ratings"),
             timing=data.get("timing"),
@@ -235,7 +242,10 @@ def assessment_detail(request: Request, study_id: int, client_id: str) -> Respon
             key = None
         own = key and _own_assessments(study, request.user).filter(client_id=key).first()
         if not own:
-            return Response({"detail": "No such assessment of yours in this study."}, status=404)
+            return Response(
+                {"detail": "No such assessment of yours in this study.", "code": "not_found"},
+                status=404,
+            )
         return Response(assessment_out(own))
     data = request.data if isinstance(request.data, dict) else {}
     try:
