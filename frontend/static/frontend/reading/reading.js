@@ -264,7 +264,9 @@
         c.textContent = d.criteria;
         box.appendChild(c);
       }
-      box.addEventListener("mousedown", function () { if (state.activeDim !== idx) { state.activeDim = idx; renderPanel(); } });
+      // On click, not mousedown: re-rendering the panel at mousedown removed the button under the
+      // pointer, so a click on another dimension's option was lost (it took two clicks).
+      box.addEventListener("click", function () { if (state.activeDim !== idx) { state.activeDim = idx; renderPanel(); } });
       el.dims.appendChild(box);
     });
     var mine = item.mine;
