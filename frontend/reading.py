@@ -2,14 +2,15 @@
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
-from ratings.api.reading import worklist_payload
 from ratings.permissions import Action, StudyClosed, get_study
+from ratings.reading_payload import worklist_payload
 
 # The viewer's needs, and nothing more. The WADO loader (its dynamic-import build) decodes in a
 # web worker loaded from our own static files, which fetches a codec's script and WebAssembly
@@ -68,6 +69,7 @@ def reading_page(request: HttpRequest, study_id: int) -> HttpResponse:
     )
     context = {
         "study": study,
+        "test_hooks": settings.IQA_TEST_HOOKS,
         # Fetched while the scripts load (the loader's request then finds it in the cache).
         "preload_url": first["image_ids"][0].removeprefix("wadouri:")
         if first and first["image_ids"]

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .models import Dataset, Image, ImageFile, IngestJob
+from imaging.models import Dataset, Image, ImageFile, IngestJob
 
 
 @admin.register(Dataset)

@@ -20,6 +20,7 @@ from functools import partial
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Sum
@@ -74,6 +75,8 @@ class IngestReport:
 
 def dataset_secret(dataset: Dataset) -> bytes:
     """The key for this dataset's pseudonyms: new UIDs and patient keys are stable within it."""
+    if not settings.DEID_SECRET:  # DEBUG off without DEID_SECRET (see iqa_platform/checks.py)
+        raise ImproperlyConfigured("DEID_SECRET must be set when DEBUG is off.")
     return hmac.new(
         settings.DEID_SECRET.encode(), f"dataset:{dataset.pk}".encode(), hashlib.sha256
     ).digest()

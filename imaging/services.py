@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .models import Image, ImageFile
+from imaging.models import Image, ImageFile
 
 
 def image_file_paths(image_id: int) -> list[Path]:

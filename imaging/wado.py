@@ -25,7 +25,12 @@ def wado_uri(request: HttpRequest) -> HttpResponse:
             f"Only {DICOM_CONTENT_TYPE} is served.", status=406, content_type="text/plain"
         )
     image_file = get_image_file(request.user, object_uid)
-    etag = quote_etag(image_file.sha256)
+    return serve_image_file(request, image_file, image_file.sha256)
+
+
+def serve_image_file(request: HttpRequest, image_file, tag: str) -> HttpResponse:
+    """Stream a permitted de-identified file, with `tag` as its ETag (304 when it matches)."""
+    etag = quote_etag(tag)
     if request.headers.get("If-None-Match") == etag:
         response = HttpResponse(status=304)
     else:

@@ -19,13 +19,8 @@ import pydicom
 import torch
 from pydicom.dataset import Dataset
 
-# The project's one DICOM decoder (modality LUT, VOI window, MONOCHROME1 inversion), imported
-# here only. It is moving from ratings/dicom/ to imaging/dicom/: the fallback goes once both
-# branches are merged.
-try:
-    from imaging.dicom.pixels import display_frames, middle_frame, read_geometry
-except ImportError:
-    from ratings.dicom.pixels import display_frames, middle_frame, read_geometry
+# The project's one DICOM decoder (modality LUT, VOI window, MONOCHROME1 inversion).
+from imaging.dicom.pixels import display_frames, middle_frame, read_geometry
 
 Source = str | Path | bytes | Dataset
 

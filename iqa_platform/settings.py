@@ -53,8 +53,13 @@ SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET if DEBUG else "")
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
 # De-identification keys pseudonyms (patient_key, new UIDs) with this secret: changing it
-# breaks the link between re-imports of the same patient, so it is separate from SECRET_KEY.
-DEID_SECRET = env_str("DEID_SECRET", SECRET_KEY)
+# breaks the link between re-imports of the same patient, so it is separate from SECRET_KEY and
+# has no fallback in production (a rotated SECRET_KEY must not change every pseudonym):
+# iqa_platform/checks.py fails `check` and the web server's start without it.
+DEID_SECRET = env_str("DEID_SECRET", SECRET_KEY if DEBUG else "")
+# The reading page's measurement hook (window.__iqa: page state and viewer) for the browser tests
+# and bench/viewer.py. Never on by default: in production a page script must not expose it.
+IQA_TEST_HOOKS = env_bool("IQA_TEST_HOOKS", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -223,10 +228,15 @@ IQA_INGEST_FSYNC = env_bool("IQA_INGEST_FSYNC", True)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        "iqa_platform.api_auth.SessionAuthentication",  # CSRF refusals coded `csrf_failed`
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "iqa_platform.api_parsers.FiniteJSONParser",  # no inf / NaN, no RecursionError
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,

@@ -14,7 +14,11 @@ The rules, in one place:
 - Timing: the client measures durations with `performance.now()` and sends them with its wall
   clock at submission and at sending. The server corrects the client clock's offset, derives
   opened / first-rendered / submitted times from the durations, clamps what is out of bounds
-  (and notes it), and keeps the raw client JSON next to the checked values.
+  (and notes it), and keeps the client's documented timing fields (CLIENT_NUMBERS, counts, first
+  input per dimension, viewport; numbers only, bounded) next to the checked values: never the raw
+  JSON, which a client could fill with megabytes.
+- Every value from a client is range-checked before it reaches datetime, int() or the database:
+  an out-of-range image id or wall clock is a 400, never an OverflowError (a 500).
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from .models import (
     ReaderStudy,
     StudyImage,
 )
-from .worklist import dimensions_for, own_repeats
+from .worklist import dimensions_for, own_repeats, resolve_item
 
 # A reading longer than this is not a reading (a tab left open overnight): durations are clamped.
 MAX_READING_MS = 4 * 3600 * 1000
@@ -47,10 +51,22 @@ MAX_QUEUE_AGE = timedelta(days=14)
 MIN_VIEW_SLACK_MS = 250
 MAX_COUNT = 1_000_000
 INTERACTIONS = ("zoom", "pan", "window", "scroll")
+# Client wall clocks (ms since 1970) outside 1970..2100 are not clocks: refused.
+WALL_MAX_MS = 4_102_444_800_000
+# The documented numeric fields of a client's timing report (timing.js), kept as sent.
+CLIENT_NUMBERS = (
+    "opened_wall", "submitted_wall", "sent_wall", "rendered_ms", "submitted_ms", "active_ms",
+    "idle_ms", "hidden_ms", "idle_threshold_ms", "inputs", "min_view_ms",
+)  # fmt: skip
+# Viewport numbers beyond this are nonsense (pixels, zoom, window): left out.
+MAX_VIEWPORT = 1e9
+MAX_SLICES = 100_000
+MAX_DB_ID = 2**63 - 1
 
 
 class ReadingError(Exception):
     status = 400
+    code = "invalid"  # the API's machine-readable error code (iqa_platform/api_errors.py)
 
     def __init__(self, detail: str, **extra: Any):
         super().__init__(detail)
@@ -64,12 +80,14 @@ class Invalid(ReadingError):
 
 class NotFound(ReadingError):
     status = 404
+    code = "not_found"
 
 
 class Conflict(ReadingError):
     """The rater already has another assessment of this image (e.g. from a second tab)."""
 
     status = 409
+    code = "conflict"
 
 
 @dataclass(frozen=True)
@@ -129,21 +147,25 @@ def check_timing(
     # Client clock -> server clock, with the offset seen when the request was sent.
     submitted_wall = _number(raw, "submitted_wall")
     sent_wall = _number(raw, "sent_wall")
+    for name, wall in (("submitted_wall", submitted_wall), ("sent_wall", sent_wall)):
+        if wall is not None and not 0 <= wall <= WALL_MAX_MS:
+            raise Invalid(f"timing.{name} must be the client's clock, in ms since 1970.")
     offset_ms = 0.0
     if submitted_wall is not None and sent_wall is not None:
         offset_ms = received_at.timestamp() * 1000 - sent_wall
-        submitted_at = datetime.fromtimestamp(
-            (submitted_wall + offset_ms) / 1000, tz=received_at.tzinfo
-        )
+        # submitted = received + (submitted_wall - sent_wall), bounded before any datetime math.
+        before_ms = submitted_wall - sent_wall
+        if before_ms > 0:
+            flags.append("submitted_in_future")
+            before_ms = 0.0
+        max_age_ms = MAX_QUEUE_AGE.total_seconds() * 1000
+        if before_ms < -max_age_ms:
+            flags.append("submitted_too_long_ago")
+            before_ms = -max_age_ms
+        submitted_at = received_at + timedelta(milliseconds=before_ms)
     else:
         flags.append("no_client_clock")
         submitted_at = received_at
-    if submitted_at > received_at:
-        flags.append("submitted_in_future")
-        submitted_at = received_at
-    if submitted_at < received_at - MAX_QUEUE_AGE:
-        flags.append("submitted_too_long_ago")
-        submitted_at = received_at - MAX_QUEUE_AGE
     opened_at = submitted_at - timedelta(milliseconds=submitted_ms)
 
     rendered_ms = _number(raw, "rendered_ms")  # open -> first render
@@ -176,7 +198,8 @@ def check_timing(
 
     raw_inputs = raw.get("first_input_ms") if isinstance(raw.get("first_input_ms"), dict) else {}
     first_input_ms = {}
-    for key in raw_inputs:
+    dimension_keys = set(study.dimensions.values_list("key", flat=True))
+    for key in dimension_keys & set(raw_inputs):
         value = _number(raw_inputs, key)
         if value is not None:
             first_input_ms[str(key)] = int(
@@ -185,7 +208,7 @@ def check_timing(
 
     final_viewport = _viewport(raw.get("viewport"))
     record = {
-        "client": raw,
+        "client": client_record(raw, counts, first_input_ms, final_viewport),
         "server": {
             "received_at": received_at.isoformat(),
             "clock_offset_ms": round(offset_ms),
@@ -205,6 +228,20 @@ def check_timing(
     )
 
 
+def client_record(raw: dict, counts: dict, first_input_ms: dict, viewport: dict) -> dict:
+    """What is kept of a client's timing report: its documented fields, numbers only."""
+    record: dict[str, Any] = {}
+    for key in CLIENT_NUMBERS:
+        value = _number(raw, key)
+        if value is not None and abs(value) <= WALL_MAX_MS:
+            record[key] = value
+    raw_counts = raw.get("counts") if isinstance(raw.get("counts"), dict) else {}
+    record["counts"] = {name: counts[name] for name in INTERACTIONS if name in raw_counts}
+    record["first_input_ms"] = first_input_ms
+    record["viewport"] = viewport
+    return record
+
+
 def _viewport(raw: Any) -> dict:
     """The final viewport as numbers and booleans only (window width/center, zoom, invert...)."""
     if not isinstance(raw, dict):
@@ -212,16 +249,27 @@ def _viewport(raw: Any) -> dict:
     out: dict[str, Any] = {}
     for key in ("window_width", "window_center", "zoom", "x", "y", "rotation"):
         value = _number(raw, key)
-        if value is not None:
+        if value is not None and abs(value) <= MAX_VIEWPORT:
             out[key] = round(value, 4)
     for key in ("invert", "hflip", "vflip", "pixel_replication"):
         if isinstance(raw.get(key), bool):
             out[key] = raw[key]
     for key in ("slice", "n_slices"):
         value = _number(raw, key)
-        if value is not None:
+        if value is not None and 0 <= value <= MAX_SLICES:
             out[key] = int(value)
     return out
+
+
+def _edit_timing(raw: Any) -> dict | None:
+    """The documented numbers of a change's timing report (bounded like a submission's)."""
+    if not isinstance(raw, dict):
+        return None
+    return {
+        key: value
+        for key in CLIENT_NUMBERS
+        if (value := _number(raw, key)) is not None and abs(value) <= WALL_MAX_MS
+    }
 
 
 # --- values ---------------------------------------------------------------------------------
@@ -253,10 +301,14 @@ def _check_values(values: Any, dimensions: list[Dimension], *, complete: bool) -
 
 
 def _image_in_study(study: ReaderStudy, image_id: Any) -> int:
-    try:
-        image_id = int(image_id)
-    except (TypeError, ValueError):
-        raise Invalid("image must be an image id.") from None
+    # A whole number (or its digits as text), not true, 2.5 or 10**30: checked before int() and
+    # before the database (whose integers stop at 2**63 - 1).
+    if isinstance(image_id, str) and image_id.isascii() and image_id.isdigit():
+        image_id = int(image_id) if len(image_id) <= 19 else -1
+    if isinstance(image_id, bool) or not isinstance(image_id, int):
+        raise Invalid("image must be an image id.")
+    if not 1 <= image_id <= MAX_DB_ID:
+        raise Invalid("image must be an image id.")
     if not StudyImage.objects.filter(study=study, image_id=image_id).exists():
         raise NotFound("No such image in this study.")
     return image_id
@@ -293,19 +345,30 @@ def submit_assessment(
     timing: Any = None,
     skip_reason: str = "",
     repeat_index: Any = None,
+    item: Any = None,
     received_at: datetime | None = None,
 ) -> Outcome:
     """Store a rater's reading (or skip) of one image. Idempotent by client id.
 
-    `repeat_index` 1 is the second reading of an image the rater's worklist repeats.
+    The reading is named by `item`, the worklist item's opaque id (what the reading page sends),
+    or by `image_id` and `repeat_index` (1: the second reading of an image the rater's worklist
+    repeats), which API scripts and ratings queued by an older page still send.
     """
     client_uuid = parse_client_id(client_id)
     existing = Assessment.objects.filter(client_id=client_uuid).first()
     if existing is not None:
         return _replay(existing, study, rater)
 
-    image_id = _image_in_study(study, image_id)
-    repeat_index = check_repeat_index(study, rater, image_id, repeat_index)
+    if item is not None:
+        if image_id is not None or repeat_index is not None:
+            raise Invalid("Name the reading by item, or by image and repeat_index: not both.")
+        found = resolve_item(study, rater, item)
+        if found is None:
+            raise NotFound("No such item in your worklist.")
+        image_id, repeat_index = found
+    else:
+        image_id = _image_in_study(study, image_id)
+        repeat_index = check_repeat_index(study, rater, image_id, repeat_index)
     check_not_already_read(study, rater, image_id, client_uuid, repeat_index)
     skipping = bool(skip_reason and str(skip_reason).strip())
     dimensions = dimensions_for(study, rater, image_id)
@@ -458,7 +521,7 @@ def change_assessment(
                 "edit_id": edit_key,
                 "received_at": received_at.isoformat(),
                 "changed": sorted(d.key for d in dimensions if d.id in changed),
-                "client": timing if isinstance(timing, dict) else None,
+                "client": _edit_timing(timing),
             }
             assessment.client_timing = {**assessment.client_timing, "edits": [*edits, record]}
             assessment.save(update_fields=["status", "skip_reason", "client_timing", "updated_at"])

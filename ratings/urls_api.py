@@ -6,6 +6,7 @@ Each concern has its own module in ratings/api/; add its routes here, one line e
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from . import item_files
 from .api import exports, reading, results, studies
 
 router = DefaultRouter()
@@ -29,7 +30,12 @@ urlpatterns = [
     ),
     *router.urls,
     path("studies/<int:study_id>/worklist/", reading.worklist, name="reading-worklist"),
-    path("studies/<int:study_id>/images/<int:image_id>/", reading.image_info, name="reading-image"),
+    path("studies/<int:study_id>/items/<str:item>/", reading.item_info, name="reading-item"),
+    path(
+        "studies/<int:study_id>/items/<str:item>/file/",
+        item_files.item_file,
+        name="reading-item-file",
+    ),
     path("studies/<int:study_id>/assessments/", reading.assessments, name="reading-assessments"),
     path(
         "studies/<int:study_id>/assessments/<str:client_id>/",

@@ -31,9 +31,12 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import hmac
+import re
 import statistics
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db.models import Q
 
 from .models import (
@@ -143,6 +146,46 @@ def place_repeats(
         sequence.append((image_id, 0))
         sequence.extend((repeat, 1) for repeat in after.get(index, []))
     return sequence
+
+
+# --- opaque item ids ---------------------------------------------------------------------------
+# A rater's browser never sees an image id or a repeat_index: the same id (or file URL) twice in
+# a worklist would tell a hidden repeat from its first reading. Each item is addressed by a keyed
+# hash of (study, rater, image, repeat_index) instead: unguessable, stable across reloads (queued
+# ratings keep their meaning), different for every rater and reading. Keyed with SECRET_KEY: a
+# rotation changes the ids, which only costs an open page a reload.
+ITEM_ID = re.compile(r"[0-9a-f]{24}")
+
+
+def item_key() -> bytes:
+    return hashlib.sha256(b"iqa.worklist.item:" + settings.SECRET_KEY.encode()).digest()
+
+
+def item_token(study_id: int, rater_id: int, image_id: int, repeat_index: int) -> str:
+    """The opaque id of one reading in one rater's worklist (HMAC-SHA256, 96 bits shown)."""
+    message = f"{study_id}:{rater_id}:{image_id}:{repeat_index}".encode()
+    return hmac.new(item_key(), message, hashlib.sha256).hexdigest()[:24]
+
+
+def resolve_item(study: ReaderStudy, rater, token) -> tuple[int, int] | None:
+    """(image id, repeat_index) of the rater's item `token`, or None when it names none.
+
+    One hash per image and reading of the study (about a millisecond per thousand images); a
+    repeat's id resolves only when the rater's worklist repeats that image.
+    """
+    if not isinstance(token, str) or not ITEM_ID.fullmatch(token):
+        return None
+    key = item_key()
+    prefix = f"{study.id}:{rater.id}:"
+    for image_id in StudyImage.objects.filter(study=study).values_list("image_id", flat=True):
+        for repeat_index in (0, 1):
+            message = f"{prefix}{image_id}:{repeat_index}".encode()
+            digest = hmac.new(key, message, hashlib.sha256).hexdigest()[:24]
+            if hmac.compare_digest(digest, token):
+                if repeat_index and image_id not in own_repeats(study, rater):
+                    return None
+                return image_id, repeat_index
+    return None
 
 
 def own_repeats(study: ReaderStudy, rater) -> set[int]:

@@ -155,6 +155,7 @@ def deployed_server(transactional_db, settings, tmp_path):
         DATABASE_URL=database_url(settings.DATABASES["default"]),
         MEDIA_ROOT=str(settings.MEDIA_ROOT),
         UPLOAD_ROOT=str(settings.UPLOAD_ROOT),
+        IQA_TEST_HOOKS="1",
     )
     port = free_port()
     proc = start_gunicorn(

@@ -41,6 +41,7 @@ def production_env(env: dict, static_root: Path) -> dict:
     server_env.update(
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(50),
+        DEID_SECRET=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="127.0.0.1,localhost",
         SECURE_SSL_REDIRECT="0",
         SECURE_COOKIES="0",

@@ -111,7 +111,10 @@ class ExportJobViewSet(JobActionsMixin, mixins.RetrieveModelMixin, viewsets.Gene
         job = self.get_object()
         if job.status != JobStatus.SUCCEEDED:
             return Response(
-                {"detail": f"The export is {job.status}; download it once it has succeeded."},
+                {
+                    "detail": f"The export is {job.status}; download it once it has succeeded.",
+                    "code": "not_ready",
+                },
                 status=status.HTTP_409_CONFLICT,
             )
         path = jobs.file_path(job)

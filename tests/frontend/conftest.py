@@ -10,6 +10,12 @@ GRAY = {"alice": [7, 5, 9, 2], "bob": [8, 5, 8, 9], "chris": [7, 4, 9, 6]}
 SHARP = {"alice": [6, 6, 8, 7], "bob": [6, 7, 8, 7], "chris": [5, 6, 9, 8]}
 
 
+@pytest.fixture(autouse=True)
+def _test_hooks(settings):
+    """The reading page's window.__iqa, which the browser tests read (off by default)."""
+    settings.IQA_TEST_HOOKS = True
+
+
 @pytest.fixture
 def rated(study, people, make_user):
     from ratings.models import Membership, RaterProfile, Role, StudyImage

@@ -138,7 +138,7 @@ def test_the_reading_page_in_each_state_a_rater_meets(live_server, page, login, 
     page.keyboard.press("Escape")
 
     # Scored, with every dimension's criteria shown.
-    for key in ["7", "6", "1", "c"]:
+    for key in ["7", "Tab", "6", "Tab", "1", "c"]:
         page.keyboard.press(key)
     assert page.locator("button.opt.selected").count() == 3
     assert_accessible(page, f"{url} with the image scored and the criteria shown")
@@ -154,7 +154,7 @@ def test_the_reading_page_in_each_state_a_rater_meets(live_server, page, login, 
     # Everything finished: the done screen.
     page.keyboard.press("Enter")
     wait_rendered(page, 4)
-    for key in ["5", "5", "1", "Enter"]:
+    for key in ["5", "Tab", "5", "Tab", "1", "Enter"]:
         page.keyboard.press(key)
     page.locator("#done").wait_for(state="visible")
     assert_accessible(page, f"{url} with every image finished")

@@ -75,7 +75,9 @@ def test_rate_with_the_keyboard_go_back_reload_and_resume(
     page.keyboard.press("v")  # a window preset counts as a window interaction
     page.wait_for_timeout(700)
     page.keyboard.press("7")
+    page.keyboard.press("Tab")
     page.keyboard.press("6")
+    page.keyboard.press("Tab")
     page.keyboard.press("1")  # acceptable
     _shot(page, "02-rated")
     page.keyboard.press("Enter")
@@ -84,11 +86,11 @@ def test_rate_with_the_keyboard_go_back_reload_and_resume(
 
     # Images 2 and 3: keyboard only (0 means 10; 2 means non-acceptable).
     page.wait_for_timeout(600)
-    for key in ["5", "0", "2", "Enter"]:
+    for key in ["5", "Tab", "0", "Tab", "2", "Enter"]:
         page.keyboard.press(key)
     wait_rendered(page, 3)
     page.wait_for_timeout(600)
-    for key in ["3", "4", "2"]:
+    for key in ["3", "Tab", "4", "Tab", "2"]:
         page.keyboard.press(key)
     page.keyboard.press("Enter")
     wait_rendered(page, 4)
@@ -113,7 +115,7 @@ def test_rate_with_the_keyboard_go_back_reload_and_resume(
     assert current_label(page) == order[3]
     assert "3 finished" in page.locator("#progress-text").inner_text()
     page.wait_for_timeout(500)
-    for key in ["6", "6", "1", "Enter"]:
+    for key in ["6", "Tab", "6", "Tab", "1", "Enter"]:
         page.keyboard.press(key)
     wait_rendered(page, 2)
     wait_sent(page)
@@ -175,7 +177,7 @@ def test_a_minimum_viewing_time_holds_submit_back(live_server, page, login, peop
     page.goto(f"{live_server.url}/studies/{study.id}/read/")
     wait_rendered(page, 1)
     first = current_label(page)
-    for key in ["4", "4", "1", "Enter"]:
+    for key in ["4", "Tab", "4", "Tab", "1", "Enter"]:
         page.keyboard.press(key)
     submit = page.locator("#submit")
     assert submit.is_disabled()
@@ -205,7 +207,14 @@ def test_the_help_takes_focus_and_gives_it_back(live_server, page, login, people
     assert page.locator("#help").is_hidden()
     # Back where it was (the viewport when the page itself had focus), at once.
     assert page.evaluate("() => document.activeElement.id") == (before or "viewport")
-    for key in ["6", "5", "1", "Enter"]:  # the keys score again, not the closed dialog
+    for key in [
+        "6",
+        "Tab",
+        "5",
+        "Tab",
+        "1",
+        "Enter",
+    ]:  # the keys score again, not the closed dialog
         page.keyboard.press(key)
     wait_rendered(page, 2)
     wait_sent(page)
@@ -255,7 +264,7 @@ def test_n_shows_unsmoothed_pixels_keeps_them_and_stores_the_choice(
     sharp = page.evaluate(SHORT_RUNS_JS, 4)
     assert sharp < 0.05 and smooth > 0.3, (sharp, smooth)
     assert "pixels" in page.locator("#overlay-bl").inner_text()
-    for key in ["5", "5", "1", "Enter"]:
+    for key in ["5", "Tab", "5", "Tab", "1", "Enter"]:
         page.keyboard.press(key)
     wait_rendered(page, 2)
     assert page.evaluate("() => window.__iqa.viewer.state().pixel_replication") is True

@@ -31,7 +31,7 @@ def test_offline_ratings_are_kept_shown_and_sent_once(
     wait_rendered(page, 1)
 
     page.route(SUBMIT_URL, lambda route: route.abort("internetdisconnected"))
-    for key in ["5", "5", "1", "Enter"]:
+    for key in ["5", "Tab", "5", "Tab", "1", "Enter"]:
         page.keyboard.press(key)
     wait_rendered(page, 2)  # the next image does not wait for the network
     banner = page.locator("#banner")
@@ -75,11 +75,11 @@ def test_two_tabs_of_one_rater_make_one_assessment(live_server, page, login, peo
     wait_rendered(page, 1)
     wait_rendered(other, 1)
     assert page.locator("#image-label").inner_text() == other.locator("#image-label").inner_text()
-    for key in ["7", "7", "1", "Enter"]:
+    for key in ["7", "Tab", "7", "Tab", "1", "Enter"]:
         page.keyboard.press(key)
     page.wait_for_function("() => window.__iqa.outbox() === 0")
     other.bring_to_front()
-    for key in ["2", "2", "2", "Enter"]:
+    for key in ["2", "Tab", "2", "Tab", "2", "Enter"]:
         other.keyboard.press(key)
     other.wait_for_function("() => window.__iqa.outbox() === 0")
     notice = other.locator("#notice")

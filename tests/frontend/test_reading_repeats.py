@@ -45,6 +45,8 @@ def test_a_repeat_comes_up_blinded_with_an_empty_panel_and_is_stored_as_the_seco
     first = next(i for i in items if i.image_id == repeat.image_id and i.repeat_index == 0)
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    fetched = []
+    page.on("request", lambda request: fetched.append(request.url))
 
     login(page, names.RATER)
     page.goto(f"{live_server.url}/studies/{study.id}/read/")
@@ -62,7 +64,7 @@ def test_a_repeat_comes_up_blinded_with_an_empty_panel_and_is_stored_as_the_seco
         page.wait_for_timeout(300)
         # The first reading of the repeated image gets 8, its repeat 4.
         gray = "4" if position == repeat.position else "8" if position == first.position else "6"
-        for key in [gray, "5", "1", "Enter"]:
+        for key in [gray, "Tab", "5", "Tab", "1", "Enter"]:
             page.keyboard.press(key)
 
     for position in range(repeat.position):
@@ -92,3 +94,12 @@ def test_a_repeat_comes_up_blinded_with_an_empty_panel_and_is_stored_as_the_seco
     shown = panel(page)
     assert shown["mode"] and shown["values"][:2] == ["4", "5"]
     assert not errors, errors
+    # Every URL the page fetched, files included, is the item's own: none names an image's UID
+    # or a repeat, and the repeat's file came under another URL than its first reading's.
+    boot = page.evaluate("JSON.parse(document.getElementById('reading-boot').textContent)")
+    ids = {i["position"]: i["item"] for i in boot["worklist"]["items"]}
+    assert ids[repeat.position] != ids[first.position]
+    assert not [u for u in fetched if "objectUID" in u or "repeat_index" in u or "/images/" in u]
+    files = {u for u in fetched if "/file/" in u}
+    assert {u for u in files if ids[repeat.position] in u}
+    assert {u for u in files if ids[first.position] in u}

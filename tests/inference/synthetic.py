@@ -7,18 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-# The demo generators are moving from ratings/demo/ to demo/synthetic/: the fallback goes
-# once both branches are merged.
-try:
-    from demo.synthetic.degrade import ChestDegradation, degrade_chest, to_12bit
-    from demo.synthetic.dicom_writer import RadiographInfo, StudyInfo, uid, write_radiograph
-    from demo.synthetic.identities import fake_patient, fake_sites
-    from demo.synthetic.phantoms import chest_phantom, random_chest_anatomy
-except ImportError:
-    from ratings.demo.degrade import ChestDegradation, degrade_chest, to_12bit
-    from ratings.demo.dicom_writer import RadiographInfo, StudyInfo, uid, write_radiograph
-    from ratings.demo.identities import fake_patient, fake_sites
-    from ratings.demo.phantoms import chest_phantom, random_chest_anatomy
+from demo.synthetic.degrade import ChestDegradation, degrade_chest, to_12bit
+from demo.synthetic.dicom_writer import RadiographInfo, StudyInfo, uid, write_radiograph
+from demo.synthetic.identities import fake_patient, fake_sites
+from demo.synthetic.phantoms import chest_phantom, random_chest_anatomy
 
 
 def clean_chest(seed: int, shape: tuple[int, int] = (768, 512)) -> np.ndarray:

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from ratings.models import Assessment, Rating
 from ratings.reading import submit_assessment
+from ratings.worklist import item_token
 from tests.factories import make_image_file, make_study, names
 
 GOOD = {"gray-level": 7, "sharpness": 6, "acceptable": 1}
@@ -82,9 +83,13 @@ def test_a_rater_cannot_load_another_studys_image(two_studies, people):
     rest = api(alice)
     assert rest.get(f"/api/v1/studies/{b.id}/worklist/").status_code == 404
     b_image = b.images.first().id
-    assert rest.get(f"/api/v1/studies/{b.id}/images/{b_image}/").status_code == 404
+    b_item = item_token(b.id, alice.id, b_image, 0)
+    assert rest.get(f"/api/v1/studies/{b.id}/items/{b_item}/").status_code == 404
+    assert client.get(f"/api/v1/studies/{b.id}/items/{b_item}/file/").status_code == 404
     # Nor through her own study's id.
-    assert rest.get(f"/api/v1/studies/{a.id}/images/{b_image}/").status_code == 404
+    forged = item_token(a.id, alice.id, b_image, 0)
+    assert rest.get(f"/api/v1/studies/{a.id}/items/{forged}/").status_code == 404
+    assert client.get(f"/api/v1/studies/{a.id}/items/{forged}/file/").status_code == 404
     response = rest.post(
         f"/api/v1/studies/{a.id}/assessments/",
         {"client_id": str(uuid.uuid4()), "image": b_image, "ratings": GOOD, "timing": timing()},
@@ -119,7 +124,7 @@ def test_a_rater_never_sees_another_raters_scores(two_studies, people):
         format="json",
     )
     assert reuse.status_code == 409
-    assert set(reuse.json()) == {"detail"}
+    assert set(reuse.json()) == {"detail", "code"}
     assert sorted(Rating.objects.filter(assessment=bobs).values_list("value", flat=True)) == [
         0,
         2,
@@ -127,9 +132,10 @@ def test_a_rater_never_sees_another_raters_scores(two_studies, people):
     ]
     # Alice's worklist and page show the image as hers to rate, without Bob's values.
     worklist = rest.get(f"/api/v1/studies/{a.id}/worklist/").json()
-    item = next(i for i in worklist["items"] if i["image"] == image.id)
+    token = item_token(a.id, alice.id, image.id, 0)
+    item = next(i for i in worklist["items"] if i["item"] == token)
     assert item["status"] == "todo" and item["mine"] is None
-    info = rest.get(f"/api/v1/studies/{a.id}/images/{image.id}/").json()
+    info = rest.get(f"/api/v1/studies/{a.id}/items/{token}/").json()
     assert info["mine"] is None
     page = page_client(alice).get(f"/studies/{a.id}/read/").content.decode()
     assert str(bobs.client_id) not in page
@@ -142,7 +148,12 @@ def test_no_patient_or_clinical_data_reaches_a_rater(two_studies, people):
     rest = api(alice)
     texts = [
         json.dumps(rest.get(f"/api/v1/studies/{a.id}/worklist/").json()),
-        json.dumps(rest.get(f"/api/v1/studies/{a.id}/images/{a.images.first().id}/").json()),
+        json.dumps(
+            rest.get(
+                f"/api/v1/studies/{a.id}/items/"
+                f"{item_token(a.id, alice.id, a.images.first().id, 0)}/"
+            ).json()
+        ),
         page_client(alice).get(f"/studies/{a.id}/read/").content.decode(),
     ]
     for text in texts:

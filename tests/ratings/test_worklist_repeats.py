@@ -1,5 +1,6 @@
 """Test-retest repeats: which images a rater reads twice, where the repeats go, submitting them."""
 
+import json
 import random
 import uuid
 
@@ -21,9 +22,10 @@ from ratings.worklist import (
     repeat_key,
     shuffle_key,
 )
-from tests.factories import make_study, names
+from tests.factories import make_image_file, make_study, names
 
 GOOD = {"gray-level": 7, "sharpness": 6, "acceptable": 1}
+TIMING = {"submitted_ms": 5_000, "rendered_ms": 50, "active_ms": 4_000}
 
 
 @pytest.fixture
@@ -40,11 +42,15 @@ def alice(people):
     return people[names.RATER]
 
 
+def api_for(user):
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
 @pytest.fixture
 def api(alice):
-    client = APIClient()
-    client.force_authenticate(alice)
-    return client
+    return api_for(alice)
 
 
 def readings(study, user) -> list[tuple[int, int]]:
@@ -72,7 +78,7 @@ def post(api, study, image_id, repeat_index=None, client_id=None, values=None):
         "client_id": str(client_id or uuid.uuid4()),
         "image": image_id,
         "ratings": values or GOOD,
-        "timing": {"submitted_ms": 5_000, "rendered_ms": 50, "active_ms": 4_000},
+        "timing": TIMING,
     }
     if repeat_index is not None:
         body["repeat_index"] = repeat_index
@@ -267,28 +273,103 @@ def test_the_home_page_counts_repeats_and_is_not_done_before_them(repeat_study, 
 # --- what the page gets -----------------------------------------------------------------------
 
 
-def test_a_repeat_is_not_told_apart_on_the_page_and_opens_with_an_empty_panel(
-    repeat_study, alice, api
+def _scalars(value) -> set:
+    """Every string and number inside a JSON value (keys and nulls aside)."""
+    if isinstance(value, dict):
+        return set().union(*(_scalars(v) for v in value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(_scalars(v) for v in value)) if value else set()
+    return set() if value is None else {value}
+
+
+def test_nothing_a_rater_receives_tells_a_repeat_from_its_first_reading(
+    repeat_study, alice, api, settings, tmp_path
 ):
+    settings.MEDIA_ROOT = tmp_path
+    (tmp_path / "f").mkdir()
+    for image in repeat_study.images.all():
+        (tmp_path / "f" / f"{image.id}.dcm").write_bytes(b"DICM" + bytes([image.id % 256]) * 64)
+        make_image_file(image, file_name=f"f/{image.id}.dcm", size_bytes=68, sha256="a" * 64)
+    page = Client()
+    page.force_login(alice)
+    html = page.get(f"/studies/{repeat_study.id}/read/").content.decode()
     payload = api.get(f"/api/v1/studies/{repeat_study.id}/worklist/").json()
     items = payload["items"]
     assert payload["n_total"] == 36
-    first_repeat = next(i for i in items if i["repeat_index"] == 1)
-    first_reading = next(
-        i for i in items if i["image"] == first_repeat["image"] and i["repeat_index"] == 0
-    )
-    # Same fields, and labels that name places, not images: the same image is not named twice.
-    assert first_repeat.keys() == first_reading.keys()
-    labels = [i["label"] for i in items]
-    assert labels == [f"Case {n}" for n in range(1, 37)]
-    image_labels = set(repeat_study.images.values_list("label", flat=True))
-    assert not image_labels & set(labels)
+    uids = list(repeat_study.images.values_list("files__sop_instance_uid", flat=True))
+    for text in (html, json.dumps(payload)):
+        assert "repeat_index" not in text and '"image"' not in text and "objectUID" not in text
+        assert not [uid for uid in uids if uid in text]
+    # Labels name places, not images: the same image is not named twice.
+    assert [i["label"] for i in items] == [f"Case {n}" for n in range(1, 37)]
 
-    assert post(api, repeat_study, first_reading["image"]).status_code == 201
+    order = build_worklist(repeat_study, alice).items  # the server's view: which is which
+    pairs = [
+        (next(f for f in order if f.image_id == r.image_id and not f.repeat_index), r)
+        for r in order
+        if r.repeat_index
+    ]
+    assert len(pairs) == 6
+    for first, repeat in pairs:
+        a, b = items[first.position], items[repeat.position]
+        assert a.keys() == b.keys()
+        # Values both carry are carried by readings of other images too (modality, dimensions).
+        others = set().union(
+            *(_scalars(i) for i in items if i not in (a, b) and i["item"] not in (a["item"],))
+        )
+        assert _scalars(a) & _scalars(b) <= others, (a, b)
+        # Every URL the page fetches for them differs; only the bytes are the same.
+        (url_a,), (url_b,) = a["image_ids"], b["image_ids"]
+        assert url_a != url_b and a["item"] not in url_b
+        got_a = page.get(url_a.removeprefix("wadouri:"))
+        got_b = page.get(url_b.removeprefix("wadouri:"))
+        assert got_a.status_code == got_b.status_code == 200
+        assert b"".join(got_a.streaming_content) == b"".join(got_b.streaming_content)
+        assert got_a["ETag"] != got_b["ETag"]
+        # The item's own description is as blind as the list.
+        info = api.get(f"/api/v1/studies/{repeat_study.id}/items/{b['item']}/").json()
+        assert info == b and "repeat_index" not in json.dumps(info)
+    # No door by image id either (it used to answer the real label for ?repeat_index=1).
+    image = pairs[0][0].image_id
+    url = f"/api/v1/studies/{repeat_study.id}/images/{image}/?repeat_index=1"
+    assert api.get(url).status_code == 404
+
+    # A rating names its item; the server files it as the repeat, and answers by item alone.
+    first, repeat = pairs[0]
+    body = {"client_id": str(uuid.uuid4()), "item": items[repeat.position]["item"]}
+    response = api.post(
+        f"/api/v1/studies/{repeat_study.id}/assessments/",
+        {**body, "ratings": GOOD, "timing": TIMING},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    assert "repeat_index" not in response.json() and "image" not in response.json()
+    stored = Assessment.objects.get(client_id=body["client_id"])
+    assert (stored.image_id, stored.repeat_index) == (repeat.image_id, 1)
     items = api.get(f"/api/v1/studies/{repeat_study.id}/worklist/").json()["items"]
-    assert items[first_reading["position"]]["mine"]["ratings"] == GOOD
-    assert items[first_repeat["position"]]["mine"] is None  # not the first reading's values
-    assert items[first_repeat["position"]]["status"] == "todo"
+    assert items[repeat.position]["mine"]["ratings"] == GOOD
+    assert items[first.position]["mine"] is None  # not the repeat's values
+    assert items[first.position]["status"] == "todo"
+
+
+def test_an_item_id_names_one_reading_of_one_rater(repeat_study, alice, people, api):
+    """Another rater's item id, a made-up one, or an item plus an image: refused, nothing stored."""
+    bobs = api_for(people[names.RATER2]).get(f"/api/v1/studies/{repeat_study.id}/worklist/")
+    for item in (bobs.json()["items"][0]["item"], "0" * 24, "not an id", 7, None):
+        body = {"client_id": str(uuid.uuid4()), "item": item, "ratings": GOOD, "timing": TIMING}
+        if item is None:
+            body["image"] = repeat_study.images.first().id
+        response = api.post(f"/api/v1/studies/{repeat_study.id}/assessments/", body, format="json")
+        if item is None:
+            assert response.status_code == 201
+            continue
+        assert response.status_code == 404, item
+        assert response.json()["code"] == "not_found"
+    mine = api.get(f"/api/v1/studies/{repeat_study.id}/worklist/").json()["items"][1]["item"]
+    both = {"client_id": str(uuid.uuid4()), "item": mine, "image": 1, "ratings": GOOD}
+    response = api.post(f"/api/v1/studies/{repeat_study.id}/assessments/", both, format="json")
+    assert response.status_code == 400 and response.json()["code"] == "invalid"
+    assert Assessment.objects.count() == 1
 
 
 def test_without_repeats_the_page_shows_the_image_labels(repeat_study, alice, api):

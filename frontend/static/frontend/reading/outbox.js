@@ -5,11 +5,23 @@
  * A network error or a 5xx keeps the item and retries with backoff; the page says so plainly.
  * Tabs of the same rater share the queue (same storage key) and take a Web Lock to send, so one
  * tab sends at a time; a replay by another tab is harmless anyway, thanks to the client ids.
+ *
+ * A rating the server did not store never just disappears. Answers are told apart by status
+ * and the API's machine-readable `code` (iqa_platform/api_errors.py), never by message text:
+ * - 2xx: stored;
+ * - no answer, 5xx, 408, 429: kept in the queue, retried with backoff;
+ * - 401, or 403 coded not_authenticated / authentication_failed / csrf_failed: kept in the
+ *   queue, retried (it goes once the rater logs in again);
+ * - anything else (400, 403 permission_denied, 404, 409, an unknown 403 from a proxy...): refused.
+ *   The entry moves from the queue to the "held" list (also in localStorage) with the answer;
+ *   the page shows it until the rater downloads it as a file, sends it again or discards it.
  */
 (function () {
   "use strict";
 
   var BACKOFF_MS = [1000, 2000, 4000, 8000, 15000, 30000];
+  // 403s that mean "not logged in (any more)": the rating goes once the rater logs in again.
+  var AUTH_CODES = ["not_authenticated", "authentication_failed", "csrf_failed"];
 
   function uuid4() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -27,6 +39,7 @@
 
   function Outbox(key, options) {
     this.key = key;
+    this.heldKey = key + ":held";
     this.csrf = options.csrf;
     this.onChange = options.onChange || function () {};
     this.onResult = options.onResult || function () {};
@@ -36,7 +49,9 @@
     this.lastError = null;
     this._timer = null;
     var self = this;
-    window.addEventListener("storage", function (e) { if (e.key === self.key) self.onChange(self); });
+    window.addEventListener("storage", function (e) {
+      if (e.key === self.key || e.key === self.heldKey) self.onChange(self);
+    });
     window.addEventListener("online", function () { self.kick(true); });
   }
 
@@ -64,6 +79,52 @@
 
   Outbox.prototype._remove = function (id) {
     this._save(this.items().filter(function (it) { return it.id !== id; }));
+  };
+
+  // Ratings the server refused, kept with its answer until the rater decides what to do.
+  Outbox.prototype.held = function () {
+    try { return JSON.parse(localStorage.getItem(this.heldKey) || "[]"); }
+    catch (e) { return []; }
+  };
+
+  Outbox.prototype._saveHeld = function (held) {
+    localStorage.setItem(this.heldKey, JSON.stringify(held));
+  };
+
+  Outbox.prototype._hold = function (item, status, data) {
+    var held = this.held().filter(function (it) { return it.id !== item.id; });
+    item.refused = {
+      status: status,
+      code: (data && data.code) || null,
+      detail: (data && data.detail) || null,
+      at: new Date().toISOString(),
+    };
+    held.push(item);
+    this._saveHeld(held); // kept aside first: a crash between the two writes loses nothing
+    this._remove(item.id);
+  };
+
+  // Send held ratings again (e.g. after the coordinator reopened the study).
+  Outbox.prototype.retryHeld = function () {
+    var held = this.held();
+    if (!held.length) return;
+    var items = this.items();
+    held.forEach(function (it) { delete it.refused; items.push(it); });
+    this._save(items);
+    this._saveHeld([]);
+    this.onChange(this);
+    this.kick(true);
+  };
+
+  Outbox.prototype.discardHeld = function () {
+    this._saveHeld([]);
+    this.onChange(this);
+  };
+
+  // The held ratings as a JSON file the rater can keep or send to the study's coordinator.
+  Outbox.prototype.heldFile = function () {
+    var text = JSON.stringify({ saved_at: new Date().toISOString(), ratings: this.held() }, null, 2);
+    return new Blob([text], { type: "application/json" });
   };
 
   Outbox.prototype.kick = function (now) {
@@ -127,12 +188,14 @@
     if (response.status >= 500 || response.status === 429 || response.status === 408) {
       return this._retryLater("The server answered " + response.status + ".");
     }
-    if (response.status === 401 || (response.status === 403 && data && /credentials|CSRF/i.test(data.detail || ""))) {
+    var code = data && typeof data.code === "string" ? data.code : null;
+    if (response.status === 401 || (response.status === 403 && AUTH_CODES.indexOf(code) >= 0)) {
       // Logged out (or a stale CSRF token): keep the rating; it goes once the rater logs in.
       return this._retryLater("Your session has ended: log in again in another tab; your ratings are kept here.", "auth");
     }
-    // Refused for good (409: already rated elsewhere; 400: invalid): say so, do not retry.
-    this._remove(item.id);
+    // Refused (409: already rated elsewhere; 400: invalid; 403: no longer allowed...): not
+    // stored, so kept aside and shown, never dropped; the queue goes on with the next rating.
+    this._hold(item, response.status, data);
     this.onResult(item, response.status === 409 ? "conflict" : "refused", data);
     return true;
   };

@@ -4,9 +4,14 @@
  * image, prefetches the next ones, and on Enter stores the rating in the outbox (localStorage),
  * shows the next image at once, and lets the outbox send in the background.
  *
- * An item is one reading: an image and its repeat_index (1 for a test-retest repeat of an image
- * read earlier). A repeat looks like any other item: its repeat_index only goes back to the
- * server with the rating, and its panel opens empty (its own reading, not the first one).
+ * An item is one reading, known only by its opaque id (`item.item`): a test-retest repeat of an
+ * image read earlier has an id, label and file URLs of its own, so nothing on the page tells it
+ * from a first reading, and its panel opens empty (its own reading, not the first one).
+ *
+ * Keyboard model (one, said the same way in the panel's hint and the help): a digit scores the
+ * highlighted dimension and the highlight stays there; Tab / Shift+Tab move it to the next /
+ * previous dimension; Enter submits when every dimension is rated, and otherwise says what is
+ * missing and highlights it. A digit that replaces a value already given says so.
  */
 (function () {
   "use strict";
@@ -49,6 +54,8 @@
     skipDialog: $("#skip-dialog"),
     skipOther: $("#skip-other"),
     done: $("#done"),
+    held: $("#held"),
+    heldText: $("#held-text"),
   };
 
   // --- state ---------------------------------------------------------------------------------------
@@ -61,20 +68,23 @@
     showCriteria: false,
     sessionDurations: [],
     submitStarted: null, // performance.now() of the last submit, for the next-image latency
+    said: null, // a line for the hint: a value just replaced, or why Enter did not submit
   };
-  // Measurements the browser tests and bench/viewer.py read.
-  var probe = (window.__iqa = { switches: [], firstRenderMs: null, rendered: 0, errors: [] });
+  // Measurements the browser tests and bench/viewer.py read: exposed as window.__iqa only when
+  // the server says so (settings.IQA_TEST_HOOKS), never in production.
+  var probe = { switches: [], firstRenderMs: null, rendered: 0, errors: [] };
+  if (document.body.dataset.testHooks === "1") window.__iqa = probe;
 
   var outbox = new IQAOutbox.Outbox("iqa-outbox:" + boot.user + ":" + study.id, {
     csrf: boot.csrf,
-    onChange: function () { renderBanner(); },
+    onChange: function () { renderBanner(); renderHeld(); },
     onResult: outboxResult,
   });
 
-  // The item an outbox entry is for (entries queued before repeats existed are first readings).
+  // The item an outbox entry is for (entries queued by an older page, by image id, have none:
+  // they are still sent, and the server knows them).
   function itemFor(entry) {
-    var repeat = entry.repeat_index || 0;
-    return items.find(function (i) { return i.image === entry.image && (i.repeat_index || 0) === repeat; });
+    return entry.item ? items.find(function (i) { return i.item === entry.item; }) : undefined;
   }
 
   // Ratings still in this browser's outbox count as given (a reload before they were sent).
@@ -151,6 +161,7 @@
     state.clock = new IQATiming.ReadingClock(study.idle_threshold_ms);
     var list = itemDims(item);
     state.activeDim = firstUnanswered(list);
+    state.said = null;
     el.label.textContent = item.label;
     el.viewerMessage.hidden = true;
     renderPanel();
@@ -253,7 +264,9 @@
         c.textContent = d.criteria;
         box.appendChild(c);
       }
-      box.addEventListener("mousedown", function () { if (state.activeDim !== idx) { state.activeDim = idx; renderPanel(); } });
+      // On click, not mousedown: re-rendering the panel at mousedown removed the button under the
+      // pointer, so a click on another dimension's option was lost (it took two clicks).
+      box.addEventListener("click", function () { if (state.activeDim !== idx) { state.activeDim = idx; renderPanel(); } });
       el.dims.appendChild(box);
     });
     var mine = item.mine;
@@ -275,17 +288,17 @@
     return String(v);
   }
 
+  // The highlight stays on the dimension just scored (Tab moves it): a key pressed by habit
+  // never lands on another dimension unseen. Replacing a value is said in the hint line.
   function setValue(d, value) {
+    var before = state.values[d.key];
     state.values[d.key] = value;
     if (state.clock) state.clock.dimensionInput(d.key);
-    var list = itemDims(current());
-    var nextIdx = -1;
-    for (var i = 1; i <= list.length; i++) {
-      var cand = (state.activeDim + i) % list.length;
-      if (state.values[list[cand].key] === undefined) { nextIdx = cand; break; }
-    }
-    if (nextIdx >= 0) state.activeDim = nextIdx;
+    state.said = before !== undefined && before !== value
+      ? d.label + " changed from " + valueLabel(d, before) + " to " + valueLabel(d, value) + "."
+      : null;
     renderPanel();
+    if (state.said) flash(el.hint);
   }
 
   function missingDims() {
@@ -317,7 +330,8 @@
     } else {
       el.submit.textContent = current() && current().mine ? "Save and next" : "Submit and next";
     }
-    el.hint.textContent = missing.length ? "Still to rate: " + missing.map(function (d) { return d.label; }).join(", ") : "";
+    var todo = missing.length ? "Still to rate: " + missing.map(function (d) { return d.label; }).join(", ") + " (Tab moves to the next dimension)." : "";
+    el.hint.textContent = [state.said, todo].filter(Boolean).join(" ");
   }
 
   // --- progress ---------------------------------------------------------------------------------
@@ -363,8 +377,11 @@
     if (!item) return;
     var missing = missingDims();
     if (missing.length) {
+      // Enter with a dimension unrated: say it where the eyes are, and highlight the first one.
       state.activeDim = itemDims(item).indexOf(missing[0]);
+      state.said = "Not submitted yet.";
       renderPanel();
+      notice("Not submitted: rate " + missing.map(function (d) { return d.label; }).join(", ") + " first.", true);
       flash(el.hint);
       return;
     }
@@ -377,9 +394,11 @@
       var changed = item.mine.status === "skipped" || list.some(function (d) { return item.mine.ratings[d.key] !== ratings[d.key]; });
       if (changed) {
         var change = {
-          kind: "change", image: item.image, repeat_index: item.repeat_index || 0, method: "PATCH",
+          kind: "change", item: item.item, method: "PATCH",
           url: boot.api + "assessments/" + item.mine.client_id + "/",
           body: { ratings: ratings, edit_id: IQAOutbox.uuid4(), timing: timingReport() },
+          // What the page showed before, to put back if the server refuses the change.
+          before: { status: item.status, ratings: Object.assign({}, item.mine.ratings) },
         };
         outbox.add(change);
         applyLocal(item, change);
@@ -388,8 +407,8 @@
       var timing = timingReport();
       state.sessionDurations.push(timing.submitted_ms);
       var entry = {
-        kind: "submit", image: item.image, repeat_index: item.repeat_index || 0, method: "POST", url: boot.api + "assessments/",
-        body: { client_id: IQAOutbox.uuid4(), image: item.image, repeat_index: item.repeat_index || 0, ratings: ratings, timing: timing },
+        kind: "submit", item: item.item, method: "POST", url: boot.api + "assessments/",
+        body: { client_id: IQAOutbox.uuid4(), item: item.item, ratings: ratings, timing: timing },
       };
       outbox.add(entry);
       applyLocal(item, entry);
@@ -402,8 +421,8 @@
     if (!item || item.mine) return;
     state.submitStarted = performance.now();
     var entry = {
-      kind: "submit", image: item.image, repeat_index: item.repeat_index || 0, method: "POST", url: boot.api + "assessments/",
-      body: { client_id: IQAOutbox.uuid4(), image: item.image, repeat_index: item.repeat_index || 0, skip_reason: reason, timing: timingReport() },
+      kind: "submit", item: item.item, method: "POST", url: boot.api + "assessments/",
+      body: { client_id: IQAOutbox.uuid4(), item: item.item, skip_reason: reason, timing: timingReport() },
     };
     outbox.add(entry);
     applyLocal(item, entry);
@@ -426,14 +445,43 @@
     if (outcome === "conflict" && data && data.existing_client_id && item) {
       // Rated in another tab: that reading stands; fetch it so going back shows it.
       notice("“" + item.label + "” had already been rated (in another tab?): that rating was kept.");
-      fetch(boot.api + "assessments/" + data.existing_client_id + "/", { credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (a) { if (a) { item.mine = a; item.status = a.status; renderProgress(); if (current() === item) open(state.pos); } });
+      reload(item, data.existing_client_id);
       return;
     }
-    if (item && entry.kind === "submit") { item.status = "todo"; item.mine = null; }
-    notice("“" + (item ? item.label : "An image") + "” was not saved: " + ((data && data.detail) || "refused by the server") + " Please rate it again.", true);
+    // Refused: what the page shows goes back to what the server has, and the rater is told why.
+    // The refused rating itself stays in this browser (the held list) until the rater decides.
+    var why = (data && data.detail) || "refused by the server (" + entry.refused.status + ").";
+    var name = "“" + (item ? item.label : "An image") + "”";
+    if (item && entry.kind === "submit") {
+      item.status = "todo";
+      item.mine = null;
+      notice(name + " was not saved: " + why + " Your rating is kept in this browser (see above).", true);
+    } else if (item && entry.kind === "change") {
+      if (item.mine && entry.before) {
+        item.mine.ratings = entry.before.ratings;
+        item.mine.status = item.status = entry.before.status;
+      }
+      notice("Your change to " + name + " was not saved: " + why + " The values shown are the saved ones again.", true);
+      if (item.mine) reload(item, item.mine.client_id);
+    } else {
+      notice(name + " was not saved: " + why, true);
+    }
     renderProgress();
+    if (item && current() === item) open(state.pos);
+  }
+
+  // The server's own version of one of the rater's readings, shown when it is on screen.
+  function reload(item, clientId) {
+    fetch(boot.api + "assessments/" + clientId + "/", { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (a) {
+        if (!a || a.item !== item.item) return;
+        item.mine = a;
+        item.status = a.status;
+        renderProgress();
+        if (current() === item) open(state.pos);
+      })
+      .catch(function () {});
   }
 
   // --- done screen, banner, notices ------------------------------------------------------------------
@@ -474,6 +522,31 @@
     }
   }
   setInterval(function () { if (outbox.lastError) renderBanner(); }, 1000);
+
+  // Ratings the server refused: shown until the rater downloads, resends or discards them.
+  function renderHeld() {
+    var held = outbox.held();
+    el.held.hidden = !held.length;
+    if (!held.length) return;
+    var last = held[held.length - 1].refused || {};
+    el.heldText.textContent = (held.length === 1 ? "1 rating was" : held.length + " ratings were") +
+      " not saved by the server" + (last.detail ? " (" + last.detail + ")" : "") +
+      ". " + (held.length === 1 ? "It is" : "They are") + " kept in this browser: download " +
+      (held.length === 1 ? "it" : "them") + " as a file for the study's coordinator, or send again.";
+  }
+  $("#held-download").addEventListener("click", function () {
+    var a = document.createElement("a");
+    a.href = URL.createObjectURL(outbox.heldFile());
+    a.download = "unsaved-ratings-study-" + study.id + ".json";
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(function () { URL.revokeObjectURL(a.href); }, 10000);
+  });
+  $("#held-retry").addEventListener("click", function () { outbox.retryHeld(); });
+  $("#held-discard").addEventListener("click", function () {
+    if (window.confirm("Discard the ratings the server did not save? They cannot be recovered.")) outbox.discardHeld();
+  });
 
   var noticeTimer = null;
   function notice(text, isError) {
@@ -574,6 +647,7 @@
       if (item) {
         var n = itemDims(item).length;
         state.activeDim = (state.activeDim + (e.shiftKey ? n - 1 : 1)) % Math.max(1, n);
+        state.said = null;
         renderPanel();
       }
     } else if (k === "ArrowLeft" && e.shiftKey) viewer.panBy(-40, 0);
@@ -643,11 +717,13 @@
   // --- start ----------------------------------------------------------------------------------
 
   probe.outbox = function () { return outbox.items().length; };
-  probe.current = function () { var item = current(); return item ? item.image : null; };
+  probe.current = function () { var item = current(); return item ? item.item : null; };
+  probe.held = function () { return outbox.held().length; };
   probe.position = function () { return state.pos; };
   probe.viewer = viewer;
   probe.state = state;
   renderBanner();
+  renderHeld();
   if (!items.length) {
     el.viewerMessage.textContent = "This study has no images yet.";
     el.viewerMessage.hidden = false;
