@@ -1,7 +1,7 @@
 """Coordinator pages: the study dashboard, one image with all its ratings, the HTML report."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.text import slugify
@@ -9,14 +9,25 @@ from django.utils.text import slugify
 from ratings.models import Image
 from ratings.permissions import Action, can, get_study, may_create_study, studies_for
 from ratings.results import dashboard as service
+from ratings.results import snapshot
 
 
 @login_required
 def study_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
+    """The stored snapshot of the study's results (computed by a worker, never here)."""
     study = get_study(request.user, pk, Action.VIEW_RESULTS)
-    context = service.dashboard(study, request.GET.get("dimension"), request.GET.get("pair"))
+    context = snapshot.dashboard(study, request.GET.get("dimension"), request.GET.get("pair"))
     context.update(study=study, may_manage=can(request.user, study, Action.MANAGE_STUDY))
     return render(request, "frontend/dashboard.html", context)
+
+
+@login_required
+def results_status(request: HttpRequest, pk: int) -> JsonResponse:
+    """How fresh the dashboard's snapshot is; the page polls it while a worker computes."""
+    study = get_study(request.user, pk, Action.VIEW_RESULTS)
+    response = JsonResponse(snapshot.status(study))
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required

@@ -6,3 +6,7 @@ from django.apps import AppConfig
 class RatingsConfig(AppConfig):
     name = "ratings"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Receivers that bump a study's results version on every instance write.
+        from .results import freshness  # noqa: F401

@@ -37,6 +37,7 @@ from .models import (
     Role,
     StudyImage,
 )
+from .results.freshness import bump
 
 CHEST_STUDY = "Chest radiograph quality"
 MR_STUDY = "MR diagnostic quality"
@@ -308,6 +309,7 @@ def _store_readings(study, images, people, readings, dimensions: dict[str, Dimen
         for key, value in given.items()
     ]
     Rating.objects.bulk_create(ratings)
+    bump(study.pk)  # bulk inserts send no signals
 
 
 @transaction.atomic

@@ -23,6 +23,7 @@ from .models import (
     Role,
     StudyImage,
 )
+from .results.freshness import bump
 
 
 class SetupError(ValueError):
@@ -126,6 +127,8 @@ def set_images(study: ReaderStudy, image_ids: list[int], replace: bool) -> Image
     StudyImage.objects.bulk_create(
         [StudyImage(study=study, image_id=pk) for pk in sorted(new)], batch_size=5000
     )
+    if new or dropped:
+        bump(study.pk)  # the image count is every rater's progress total
     return ImageChange(added=len(new), removed=len(dropped), total=len(current - dropped | new))
 
 

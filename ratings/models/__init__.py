@@ -14,6 +14,7 @@ from .exports import (
 )
 from .jobs import IngestJob, JobStatus
 from .people import Profession, RaterProfile
+from .results import StudyResults
 from .studies import Dimension, DimensionKind, Membership, ReaderStudy, Role, StudyImage
 
 __all__ = [
@@ -42,4 +43,5 @@ __all__ = [
     "SplitSubset",
     "StratifyBy",
     "StudyImage",
+    "StudyResults",
 ]

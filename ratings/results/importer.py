@@ -33,6 +33,7 @@ from ..models import (
     ReaderStudy,
     Role,
 )
+from .freshness import bump
 
 REQUIRED = ("image", "rater", "dimension", "value")
 # Optional columns read when present (everything else in the file, e.g. the export's
@@ -313,6 +314,7 @@ def import_ratings(
             ]
         )
         _insert(study, readings, known)
+        bump(study.pk)  # bulk inserts send no signals
     return report
 
 

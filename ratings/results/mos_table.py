@@ -18,7 +18,14 @@ import numpy as np
 from ratings.stats.majority import majority_vote
 from ratings.stats.mos import mos
 
-from ..models import Dimension, DimensionKind, ReaderStudy
+from ..models import (
+    AssessmentStatus,
+    Dimension,
+    DimensionKind,
+    Image,
+    Rating,
+    ReaderStudy,
+)
 from .records import image_keys, rating_columns
 
 MOS_COLUMNS = (
@@ -65,14 +72,36 @@ def dimension_tables(study: ReaderStudy) -> list[DimensionTable]:
     columns = rating_columns(study)
     first = columns.take(np.flatnonzero(columns.repeat_index == 0))
     image_ids = np.array(sorted(image_keys(study)), dtype=np.int64)
-    raters = np.unique(first.rater_id)
+    return _tables(
+        study, image_ids, first.image_id, first.rater_id, first.dimension_id, first.value
+    )
+
+
+def page_tables(study: ReaderStudy, image_ids: list[int]) -> list[DimensionTable]:
+    """The same as ``dimension_tables`` for a few of the study's images (a page of the API)."""
+    rows = np.array(
+        Rating.objects.filter(
+            assessment__study=study,
+            assessment__status=AssessmentStatus.SUBMITTED,
+            assessment__repeat_index=0,
+            assessment__image_id__in=image_ids,
+        ).values_list("assessment__image_id", "assessment__rater_id", "dimension_id", "value"),
+        dtype=np.int64,
+    ).reshape(-1, 4)
+    ids = np.array(sorted(image_ids), dtype=np.int64)
+    return _tables(study, ids, rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3])
+
+
+def _tables(study, image_ids, image_id, rater_id, dimension_id, value) -> list[DimensionTable]:
+    """Per dimension, the images x raters matrix of first readings and its MOS and majority."""
+    raters = np.unique(rater_id)
     tables = []
     for dim in study.dimensions.order_by("order", "pk"):
-        mine = first.take(np.flatnonzero(first.dimension_id == dim.pk))
-        rows = np.searchsorted(image_ids, mine.image_id)
-        cols = np.searchsorted(raters, mine.rater_id)
+        mine = np.flatnonzero(dimension_id == dim.pk)
+        rows = np.searchsorted(image_ids, image_id[mine])
+        cols = np.searchsorted(raters, rater_id[mine])
         matrix = np.full((len(image_ids), len(raters)), np.nan)
-        matrix[rows, cols] = mine.value
+        matrix[rows, cols] = value[mine]
         table = mos(matrix)
         majority: list[str | None] = [None] * len(image_ids)
         votes = np.zeros(len(image_ids), dtype=np.int64)
@@ -109,10 +138,18 @@ def number(value: Any, digits: int = 4) -> float | int | None:
     return round(value, digits)
 
 
-def mos_rows(study: ReaderStudy) -> Iterator[tuple]:
-    """Rows of the MOS table (MOS_COLUMNS), image by image, dimensions in study order."""
-    names = image_keys(study)
-    tables = dimension_tables(study)
+def mos_rows(study: ReaderStudy, image_ids: list[int] | None = None) -> Iterator[tuple]:
+    """Rows of the MOS table (MOS_COLUMNS), image by image, dimensions in study order.
+
+    ``image_ids`` narrows it to those images of the study (a page); they are read alone.
+    """
+    if image_ids is None:
+        names = image_keys(study)
+        tables = dimension_tables(study)
+    else:
+        names = dict(Image.objects.filter(pk__in=image_ids).values_list("pk", "label").iterator())
+        names = {pk: label or str(pk) for pk, label in names.items()}
+        tables = page_tables(study, image_ids)
     if not tables:
         return
     for i, image_id in enumerate(tables[0].image_ids):
