@@ -3,6 +3,7 @@
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -17,7 +18,17 @@ def study_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     """The stored snapshot of the study's results (computed by a worker, never here)."""
     study = get_study(request.user, pk, Action.VIEW_RESULTS)
     context = snapshot.dashboard(study, request.GET.get("dimension"), request.GET.get("pair"))
-    context.update(study=study, may_manage=can(request.user, study, Action.MANAGE_STUDY))
+    # One reverse() for the first 200 links instead of one each (a tenth of a 100k-image view).
+    base = reverse("image-ratings", args=[study.pk, 1]).removesuffix("1/")
+    links = [
+        (item, f"{base}{item.image_id}/" if item.image_id else None)
+        for item in context["flagged"][:200]
+    ]
+    context.update(
+        study=study,
+        may_manage=can(request.user, study, Action.MANAGE_STUDY),
+        flagged_links=links,
+    )
     return render(request, "frontend/dashboard.html", context)
 
 

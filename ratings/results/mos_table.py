@@ -19,6 +19,7 @@ from ratings.stats.majority import majority_vote
 from ratings.stats.mos import mos
 
 from ..models import (
+    Assessment,
     AssessmentStatus,
     Dimension,
     DimensionKind,
@@ -79,17 +80,28 @@ def dimension_tables(study: ReaderStudy) -> list[DimensionTable]:
 
 def page_tables(study: ReaderStudy, image_ids: list[int]) -> list[DimensionTable]:
     """The same as ``dimension_tables`` for a few of the study's images (a page of the API)."""
-    rows = np.array(
-        Rating.objects.filter(
-            assessment__study=study,
-            assessment__status=AssessmentStatus.SUBMITTED,
-            assessment__repeat_index=0,
-            assessment__image_id__in=image_ids,
-        ).values_list("assessment__image_id", "assessment__rater_id", "dimension_id", "value"),
+    # Two indexed lookups: joined in SQL, PostgreSQL scanned every rating of the table (1 s at
+    # 1.8M ratings) instead of probing the few thousand of the page's readings.
+    readings = np.array(
+        Assessment.objects.filter(
+            study=study,
+            status=AssessmentStatus.SUBMITTED,
+            repeat_index=0,
+            image_id__in=image_ids,
+        ).values_list("pk", "image_id", "rater_id"),
         dtype=np.int64,
-    ).reshape(-1, 4)
+    ).reshape(-1, 3)
+    ratings = np.array(
+        Rating.objects.filter(assessment_id__in=readings[:, 0].tolist()).values_list(
+            "assessment_id", "dimension_id", "value"
+        ),
+        dtype=np.int64,
+    ).reshape(-1, 3)
+    order = np.argsort(readings[:, 0])
+    reading = order[np.searchsorted(readings[order, 0], ratings[:, 0])] if len(ratings) else []
     ids = np.array(sorted(image_ids), dtype=np.int64)
-    return _tables(study, ids, rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3])
+    image_id, rater_id = readings[reading, 1], readings[reading, 2]
+    return _tables(study, ids, image_id, rater_id, ratings[:, 1], ratings[:, 2])
 
 
 def _tables(study, image_ids, image_id, rater_id, dimension_id, value) -> list[DimensionTable]:

@@ -152,3 +152,29 @@ def test_a_submission_reaches_the_dashboard_through_the_worker(
         )
 
     wait_for(shows_the_new_rating, 90)
+
+
+@pytest.mark.browser
+@pytest.mark.worker
+def test_the_computing_page_reloads_itself_when_the_worker_is_done(
+    celery_worker, people, study, live_server, page, login
+):
+    for who in (names.RATER, names.RATER2):
+        for image in study.images.all():
+            rate(study, people[who], image, GOOD)
+
+    def settled():
+        row = StudyResults.objects.get(study=study)
+        return row.is_current and row.refresh_queued_at is None
+
+    wait_for(settled, 90)
+    # As a study from before results versions: never computed, nothing queued.
+    StudyResults.objects.filter(study=study).update(computed_version=None, snapshot={})
+
+    login(page, names.COORDINATOR)
+    response = page.goto(f"{live_server.url}{url(study)}")
+    assert "Computing..." in response.text()
+    # The page's own script polls and reloads: the figures appear without a click.
+    page.wait_for_selector("#results-status[data-state=current]", timeout=90_000)
+    assert page.locator("svg.figure").count() >= 3
+    assert "Results computed" in page.locator("#results-status").inner_text()
