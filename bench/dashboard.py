@@ -61,6 +61,8 @@ def run(n_images: int, n_raters: int, views: int) -> None:
 
     call_command("migrate", verbosity=0)
     study = build_study(n_images, n_raters, seed=n_images)
+    with connection.cursor() as cursor:  # as autovacuum would have by now
+        cursor.execute("ANALYZE ratings_studyimage; ANALYZE ratings_image")
     user, _ = get_user_model().objects.get_or_create(username="bench-coordinator")
     Membership.objects.get_or_create(user=user, study=study, role=Role.COORDINATOR)
     client = Client(HTTP_HOST="localhost")

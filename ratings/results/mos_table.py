@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from django.db import connection
 
 from ratings.stats.majority import majority_vote
 from ratings.stats.mos import mos
@@ -82,26 +83,44 @@ def page_tables(study: ReaderStudy, image_ids: list[int]) -> list[DimensionTable
     """The same as ``dimension_tables`` for a few of the study's images (a page of the API)."""
     # Two indexed lookups: joined in SQL, PostgreSQL scanned every rating of the table (1 s at
     # 1.8M ratings) instead of probing the few thousand of the page's readings.
-    readings = np.array(
-        Assessment.objects.filter(
-            study=study,
-            status=AssessmentStatus.SUBMITTED,
-            repeat_index=0,
-            image_id__in=image_ids,
-        ).values_list("pk", "image_id", "rater_id"),
-        dtype=np.int64,
-    ).reshape(-1, 3)
-    ratings = np.array(
-        Rating.objects.filter(assessment_id__in=readings[:, 0].tolist()).values_list(
-            "assessment_id", "dimension_id", "value"
-        ),
-        dtype=np.int64,
-    ).reshape(-1, 3)
+    readings = _int_rows(
+        f"SELECT id, image_id, rater_id FROM {Assessment._meta.db_table} "
+        "WHERE study_id = %s AND status = %s AND repeat_index = 0 AND image_id {in}",
+        [study.pk, AssessmentStatus.SUBMITTED.value],
+        image_ids,
+        3,
+    )
+    ratings = _int_rows(
+        f"SELECT assessment_id, dimension_id, value FROM {Rating._meta.db_table} "
+        "WHERE assessment_id {in}",
+        [],
+        readings[:, 0].tolist(),
+        3,
+    )
     order = np.argsort(readings[:, 0])
     reading = order[np.searchsorted(readings[order, 0], ratings[:, 0])] if len(ratings) else []
     ids = np.array(sorted(image_ids), dtype=np.int64)
     image_id, rater_id = readings[reading, 1], readings[reading, 2]
     return _tables(study, ids, image_id, rater_id, ratings[:, 1], ratings[:, 2])
+
+
+def _int_rows(sql: str, params: list, ids: list[int], width: int) -> np.ndarray:
+    """Rows of integers of ``sql`` whose ``{in}`` matches ``ids``: one array parameter on
+    PostgreSQL (a list of thousands of placeholders cost more than the query itself)."""
+    if connection.vendor == "postgresql":
+        queries = [(sql.replace("{in}", "= ANY(%s)"), [*params, list(ids)])] if ids else []
+    else:  # placeholders, in batches under SQLite's variable limit
+        batches = [ids[i : i + 900] for i in range(0, len(ids), 900)]
+        queries = [
+            (sql.replace("{in}", f"IN ({', '.join(['%s'] * len(b))})"), [*params, *b])
+            for b in batches
+        ]
+    rows = []
+    with connection.cursor() as cursor:
+        for query, values in queries:
+            cursor.execute(query, values)
+            rows.extend(cursor.fetchall())
+    return np.array(rows, dtype=np.int64).reshape(-1, width)
 
 
 def _tables(study, image_ids, image_id, rater_id, dimension_id, value) -> list[DimensionTable]:
@@ -159,7 +178,7 @@ def mos_rows(study: ReaderStudy, image_ids: list[int] | None = None) -> Iterator
         names = image_keys(study)
         tables = dimension_tables(study)
     else:
-        names = dict(Image.objects.filter(pk__in=image_ids).values_list("pk", "label").iterator())
+        names = dict(Image.objects.filter(pk__in=image_ids).values_list("pk", "label"))
         names = {pk: label or str(pk) for pk, label in names.items()}
         tables = page_tables(study, image_ids)
     if not tables:
