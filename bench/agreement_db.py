@@ -208,7 +208,7 @@ def bench_study(study) -> dict[str, float]:
     """Seconds for each stage of the report as the dashboard and the API get it."""
     from django.core.cache import cache
 
-    from ratings.results import dashboard
+    from ratings.results import dashboard, snapshot
     from ratings.results.records import rating_columns
     from ratings.results.study_data import study_dimension_data, study_report
     from ratings.stats.report import dimension_reports
@@ -240,12 +240,10 @@ def bench_study(study) -> dict[str, float]:
     out["json.dumps (API only)"] = time.perf_counter() - t
     del report
     cache.delete(f"iqa:report:{study.pk}:{state}")
+    # The dashboard shows a snapshot built in the background (bench/dashboard.py times views).
     t = time.perf_counter()
-    dashboard.dashboard(study)
-    out["dashboard page data, cold"] = time.perf_counter() - t
-    t = time.perf_counter()
-    dashboard.dashboard(study)
-    out["dashboard page data, cached"] = time.perf_counter() - t
+    snapshot.build(study)
+    out["dashboard snapshot (background)"] = time.perf_counter() - t
     t = time.perf_counter()
     dashboard.compute_progress(study)
     out["progress per rater (uncached)"] = time.perf_counter() - t

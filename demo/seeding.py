@@ -33,6 +33,7 @@ from ratings.models import (
 )
 
 from .accounts import ADMIN, COORDINATOR, DEMO_PASSWORD, RESEARCHER
+from .results.freshness import bump
 from .synthetic import raters as sim
 from .synthetic.degrade import ChestTruth
 from .synthetic.generate import generate_chest_dataset, generate_mr_dataset
@@ -308,6 +309,7 @@ def _store_readings(study, images, people, readings, dimensions: dict[str, Dimen
         for key, value in given.items()
     ]
     Rating.objects.bulk_create(ratings)
+    bump(study.pk)  # bulk inserts send no signals
 
 
 @transaction.atomic

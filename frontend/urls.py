@@ -11,6 +11,9 @@ urlpatterns = [
     path("studies/<int:study_id>/read/", reading.reading_page, name="reading"),
     path("", views.home, name="home"),
     path("studies/<int:pk>/dashboard/", dashboard.study_dashboard, name="study-dashboard"),
+    path(
+        "studies/<int:pk>/dashboard/status/", dashboard.results_status, name="study-results-status"
+    ),
     path("studies/<int:pk>/images/<int:image_pk>/", dashboard.image_ratings, name="image-ratings"),
     path("studies/<int:pk>/report/", dashboard.agreement_report, name="study-report"),
     path("studies/", dashboard.study_index, name="study-index"),

@@ -26,6 +26,7 @@ QUEUES: dict[str, dict[str, int]] = {
 TASK_QUEUES: dict[str, str] = {
     "imaging.run_ingest_job": "ingest",
     "ratings.run_export_job": "exports",
+    "ratings.refresh_study_results": "exports",
     "inference.run_training": "training",
 }
 

@@ -23,6 +23,7 @@ from .models import (
     ReaderStudy,
     StudyImage,
 )
+from .results.freshness import bump
 
 
 class ProtectedDeleteMixin:
@@ -176,6 +177,17 @@ class AssessmentAdmin(admin.ModelAdmin):
 class RatingAdmin(admin.ModelAdmin):
     list_display = ["assessment", "dimension", "value", "updated_at"]
     raw_id_fields = ["assessment"]
+
+    # Deleting a rating alone sends no signal the results version listens to.
+    def delete_model(self, request, obj):
+        study_id = obj.dimension.study_id
+        super().delete_model(request, obj)
+        bump(study_id)
+
+    def delete_queryset(self, request, queryset):
+        studies = set(queryset.values_list("dimension__study_id", flat=True))
+        super().delete_queryset(request, queryset)
+        bump(*studies)
 
 
 @admin.register(RatingRevision)

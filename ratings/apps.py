@@ -7,5 +7,8 @@ class RatingsConfig(AppConfig):
     name = "ratings"
     default_auto_field = "django.db.models.BigAutoField"
 
-    def ready(self):
+    def ready(self) -> None:
         from iqa_platform import checks  # noqa: F401  (registers the deployment checks)
+
+        # Receivers that bump a study's results version on every instance write.
+        from .results import freshness  # noqa: F401

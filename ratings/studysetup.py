@@ -22,6 +22,7 @@ from .models import (
     StudyImage,
 )
 from .protection import Protected, check_images_leave_study, check_membership_delete
+from .results.freshness import bump
 
 
 class SetupError(ValueError):
@@ -158,6 +159,8 @@ def set_images(study: ReaderStudy, image_ids: list[int], replace: bool) -> Image
     StudyImage.objects.bulk_create(
         [StudyImage(study=study, image_id=pk) for pk in sorted(new)], batch_size=5000
     )
+    if new or dropped:
+        bump(study.pk)  # the image count is every rater's progress total
     return ImageChange(added=len(new), removed=len(dropped), total=len(current - dropped | new))
 
 

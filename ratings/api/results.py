@@ -10,12 +10,15 @@ from typing import Any
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound
+from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ..models import StudyImage
 from ..permissions import Action, get_study
 from ..results.dashboard import rater_progress, study_report
+from ..results.mos_table import MOS_COLUMNS, mos_rows
 
 DIMENSION = OpenApiParameter(
     "dimension", str, description="Only this dimension (its key).", required=False
@@ -44,21 +47,43 @@ class AgreementView(APIView):
         )
 
 
+class MosPagination(CursorPagination):
+    """Pages of images in id order: a cursor stays valid while images and ratings are added."""
+
+    ordering = "image_id"
+    page_size = 500
+    page_size_query_param = "page_size"
+    max_page_size = 5000
+
+
 class MosView(APIView):
-    """MOS per image and dimension: n, mean, SD, median and t-based 95% CI."""
+    """The MOS table, a page of images at a time: the rows of the MOS CSV export.
+
+    One row per image and dimension (n, MOS, SD, median, t-based 95% CI, majority label),
+    computed from the page's ratings when asked (so always current). Follow ``next`` for the
+    rest; the whole table at once is the ``mos_csv`` export.
+    """
+
+    pagination_class = MosPagination
 
     @extend_schema(parameters=[DIMENSION], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, pk: int) -> Response:
         study = get_study(request.user, pk, Action.VIEW_RESULTS)
-        sections = _one_dimension(study_report(study), request.query_params.get("dimension"))
-        return Response(
-            {
-                "dimensions": {
-                    key: {"n_images": section["n_images"], "mos": section["mos"]}
-                    for key, section in sections.items()
-                }
-            }
+        key = request.query_params.get("dimension")
+        if key is not None and not study.dimensions.filter(key=key).exists():
+            known = ", ".join(study.dimensions.values_list("key", flat=True)) or "none"
+            raise NotFound(f"No dimension {key!r} in this study (dimensions: {known}).")
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(
+            StudyImage.objects.filter(study=study), request, view=self
         )
+        image_ids = [item.image_id for item in page]
+        rows = [
+            dict(zip(MOS_COLUMNS, row, strict=True))
+            for row in mos_rows(study, image_ids)
+            if key is None or row[1] == key
+        ]
+        return paginator.get_paginated_response(rows)
 
 
 class ProgressView(APIView):

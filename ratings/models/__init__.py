@@ -12,6 +12,7 @@ from .exports import (
     StratifyBy,
 )
 from .people import Profession, RaterProfile
+from .results import StudyResults
 from .studies import Dimension, DimensionKind, Membership, ReaderStudy, Role, StudyImage
 
 __all__ = [
@@ -35,4 +36,5 @@ __all__ = [
     "SplitSubset",
     "StratifyBy",
     "StudyImage",
+    "StudyResults",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -279,8 +279,13 @@ def dimension_view(
     pair: str | None = None,
     theme: figures.Theme = figures.Theme.DARK,
     state: str | None = None,
+    svg: Callable[[str | None], dict[str, str]] | None = None,
 ) -> DimensionView | None:
-    """Numbers and figures of one dimension, figures cached with the report; None if unrated."""
+    """Numbers and figures of one dimension; None if unrated.
+
+    The figures come from ``svg(pair)`` when given (a stored snapshot's), else they are drawn
+    and cached with the report.
+    """
     section = report.get("dimensions", {}).get(dimension.key)
     if section is None:
         return None
@@ -288,9 +293,12 @@ def dimension_view(
     if pair not in pairs:
         pair = pairs[0] if pairs else None
     weight = kappa_weight(dimension)
-    state = state or ratings_state(study)
-    key = f"iqa:figures:{study.pk}:{state}:{dimension.pk}:{theme}:{pair}"
-    svg = _cached(key, lambda: dimension_figures(dimension, section, pair, weight, theme))
+    if svg is None:
+        state = state or ratings_state(study)
+        key = f"iqa:figures:{study.pk}:{state}:{dimension.pk}:{theme}:{pair}"
+        drawn = _cached(key, lambda: dimension_figures(dimension, section, pair, weight, theme))
+    else:
+        drawn = svg(pair)
     icc = section.get("icc") or {}
     reml = section.get("icc_reml") or {}
     rows = [
@@ -323,7 +331,7 @@ def dimension_view(
         kappa_weight=weight,
         pairs=[(p, p.replace("|", " vs ", 1)) for p in pairs],
         pair=pair,
-        figures=svg,
+        figures=drawn,
         rater_rows=rater_rows,
     )
 
@@ -365,28 +373,6 @@ def dimension_figures(
     if raters and any((r.get("time_ms") or {}).get("median") for r in raters.values()):
         out["time"] = figures.rater_time_chart(raters, theme=theme)
     return out
-
-
-def dashboard(
-    study: ReaderStudy, dimension_key: str | None = None, pair: str | None = None
-) -> dict[str, Any]:
-    """Everything the dashboard page shows for a study and the chosen dimension."""
-    state = ratings_state(study)
-    report, flagged = study_summary(study, state)
-    dimensions = list(study.dimensions.all())
-    chosen = next((d for d in dimensions if d.key == dimension_key), None)
-    if chosen is None:
-        rated = [d for d in dimensions if d.key in report.get("dimensions", {})]
-        chosen = (rated or dimensions or [None])[0]
-    view = dimension_view(study, report, chosen, pair, state=state) if chosen else None
-    return {
-        "progress": rater_progress(study, state),
-        "n_images": study.study_images.count(),
-        "dimensions": dimensions,
-        "dimension": chosen,
-        "view": view,
-        "flagged": flagged,
-    }
 
 
 def full_report(study: ReaderStudy) -> dict[str, Any]:

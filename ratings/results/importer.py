@@ -36,6 +36,7 @@ from ..models import (
     Role,
 )
 from .csv_cells import unquote_cell
+from .freshness import bump
 
 REQUIRED = ("image", "rater", "dimension", "value")
 # Optional columns read when present (everything else in the file, e.g. the export's
@@ -348,6 +349,7 @@ def import_ratings(
             ]
         )
         _insert(study, readings, known)
+        bump(study.pk)  # bulk inserts send no signals
     return report
 
 

@@ -3,6 +3,7 @@
 import pytest
 from django.utils import timezone
 
+from ratings.results.snapshot import refresh
 from tests.factories import names, rate
 
 # Three raters x four images; image 4 splits the panel (SD > 2) and is flagged.
@@ -36,4 +37,6 @@ def rated(study, people, make_user):
                 active_ms=9000 + 1000 * i,
                 submitted_at=timezone.now(),
             )
+    # What the worker does after these ratings: pages show the stored snapshot.
+    refresh(study.pk)
     return study

@@ -95,10 +95,14 @@ def test_pair_choice_changes_the_jaccard_matrix(client, rated, people):
 
 
 def test_a_study_without_ratings_still_renders(client, study, people):
+    from ratings.results.snapshot import refresh
+
     client.force_login(people[names.COORDINATOR])
     response = client.get(url(study))
     assert response.status_code == 200
-    assert "No submitted ratings" in response.content.decode()
+    assert "Computing..." in response.content.decode()
+    refresh(study.pk)
+    assert "No submitted ratings" in client.get(url(study)).content.decode()
 
 
 def test_image_view_shows_every_rater(client, rated, people):
