@@ -31,9 +31,9 @@ from ratings.models import (
     Role,
     StudyImage,
 )
+from ratings.results.freshness import bump
 
 from .accounts import ADMIN, COORDINATOR, DEMO_PASSWORD, RESEARCHER
-from .results.freshness import bump
 from .synthetic import raters as sim
 from .synthetic.degrade import ChestTruth
 from .synthetic.generate import generate_chest_dataset, generate_mr_dataset
