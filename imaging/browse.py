@@ -7,6 +7,7 @@ the dataset gains an image.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -17,6 +18,8 @@ from django.db.models import Count, Max, Q, QuerySet
 from .models import Dataset, Image, IngestJob
 
 PAGE_SIZE = 60
+# Uploaded files wait as files/000003-name (imaging.chunked) or 00003-name (form uploads).
+STORED_PREFIX = re.compile(r"^(?:files/)?\d{5,6}-")
 COUNTS_TTL_S = 600
 
 
@@ -113,13 +116,18 @@ def grouped_report(job: IngestJob) -> dict:
         group = groups.setdefault(
             code, {"code": code, "reason": outcome.get("reason", ""), "files": []}
         )
-        group["files"].append(outcome.get("name", ""))
+        group["files"].append(_shown_name(outcome.get("name", "")))
     return {
         "imported": sum(1 for o in files if o.get("status") == "imported"),
         "skipped": sum(len(g["files"]) for g in groups.values()),
         "groups": sorted(groups.values(), key=lambda g: (-len(g["files"]), g["code"])),
         "summary": (job.report or {}).get("summary", {}),
     }
+
+
+def _shown_name(name: str) -> str:
+    """A file's name as the uploader knows it: without the upload folder's storage prefix."""
+    return STORED_PREFIX.sub("", name)
 
 
 def header_tags(image: Image, limit: int = 400) -> list[tuple[str, str, str]]:
