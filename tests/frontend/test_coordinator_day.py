@@ -14,7 +14,6 @@ from django.contrib.auth.models import Group
 
 from ratings.models import ReaderStudy
 from ratings.permissions import STUDY_MANAGERS
-from tests.conftest import wait_for
 from tests.factories import names, rate
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]

@@ -1,5 +1,7 @@
 """Resumable chunked uploads: chunks at offsets, retries harmless, gaps refused, finish once."""
 
+from pathlib import Path
+
 import pydicom.data
 import pytest
 from rest_framework.test import APIClient
@@ -37,7 +39,7 @@ def _put(client, sid, index, offset, data):
 def test_chunks_with_a_retry_and_a_gap_then_finish_imports(people, study, settings):
     settings.IQA_INGEST_WORKERS = 1
     client = _client(people[names.COORDINATOR])
-    ct = open(pydicom.data.get_testdata_file("CT_small.dcm"), "rb").read()
+    ct = Path(pydicom.data.get_testdata_file("CT_small.dcm")).read_bytes()
     created = _start(client, study.dataset, [{"name": "scan/CT.dcm", "size": len(ct)}])
     assert created.status_code == 201, created.content
     sid = created.json()["id"]
