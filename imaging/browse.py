@@ -84,7 +84,14 @@ def image_page(
 ) -> dict:
     """One page of the grid: PAGE_SIZE images after (or before) an image id, and the cursors."""
     images = filters.apply(dataset.images.all()).only(
-        "id", "label", "modality", "manufacturer", "n_frames", "thumbnail"
+        # dataset too: the related manager checks it on every row (else one query per row)
+        "id",
+        "dataset",
+        "label",
+        "modality",
+        "manufacturer",
+        "n_frames",
+        "thumbnail",
     )
     if before is not None:
         rows = list(images.filter(id__lt=before).order_by("-id")[: PAGE_SIZE + 1])
