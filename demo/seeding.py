@@ -69,8 +69,8 @@ ACCEPTABLE_SHARE = 0.3
 @dataclass(frozen=True)
 class DemoSize:
     chest_images: int = 120
-    mr_series: int = 12
-    mr_slices: int = 8
+    mr_series: int = 30  # all three classes, enough disagreement to see in the Jaccard matrix
+    mr_slices: int = 6
     real_files: bool = True
 
 
