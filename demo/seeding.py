@@ -70,7 +70,7 @@ ACCEPTABLE_SHARE = 0.3
 class DemoSize:
     chest_images: int = 120
     mr_series: int = 30  # all three classes, enough disagreement to see in the Jaccard matrix
-    mr_slices: int = 6
+    mr_slices: int = 4  # 120 slices in all: about what 12 series x 8 cost to generate
     real_files: bool = True
 
 

@@ -60,6 +60,7 @@ class UploadSessionView(APIView):
     def get(self, request: Request, sid: str) -> Response:
         return Response(_session(request, sid).as_json())
 
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, sid: str) -> Response:
         chunked.discard(_session(request, sid))
         return Response(status=status.HTTP_204_NO_CONTENT)
