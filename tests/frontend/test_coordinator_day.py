@@ -75,6 +75,10 @@ def test_a_coordinators_day(people, page, login, live_server, celery_worker, tmp
     assert "day.zip/scans/notes.txt" in bad.inner_text() or "notes.txt" in bad.inner_text()
     assert page.locator(".thumbs img").count() == N_GOOD
     shot(page, "dataset")
+    page.goto(f"{live_server.url}/datasets/")
+    assert "Day dataset" in page.locator("table.datasets").inner_text()
+    shot(page, "datasets")
+    page.go_back()
 
     # Any image opens in the viewer, with its de-identified header.
     go(page, lambda: page.locator(".thumbs a").first.click())
@@ -146,3 +150,10 @@ def test_a_coordinators_day(people, page, login, live_server, celery_worker, tmp
     assert sha256(zip_path) == shown_sha
     with zipfile.ZipFile(zip_path) as z:
         assert any(n.endswith("labels.csv") for n in z.namelist())
+
+    # A rater meets the platform's error page, which says where to go.
+    page.context.clear_cookies()
+    login(page, names.RATER)
+    assert page.goto(f"{live_server.url}/studies/{study.pk}/exports/").status == 403
+    assert page.get_by_role("link", name="Back to my studies").is_visible()
+    shot(page, "error-403")
