@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,6 +25,8 @@ from imaging.models import Dataset, IngestJob
 
 CHUNK_BYTES = 4 * 1024 * 1024  # under DATA_UPLOAD_MAX_MEMORY_SIZE (10 MB) with room to spare
 MAX_FILES = 100_000
+# An unfinished upload untouched this long is abandoned: its bytes go when a new one starts.
+ABANDONED_AFTER_S = 7 * 24 * 3600
 
 
 class UploadError(ValueError):
@@ -105,6 +108,7 @@ def create_session(dataset: Dataset, user, files: list, allow_burned_in: bool) -
             f"The upload is {total} bytes; the limit is {settings.IQA_MAX_UPLOAD_BYTES}. "
             "Split it into several uploads."
         )
+    prune_abandoned()
     session = UploadSession(uuid.uuid4().hex, dataset.pk, user.pk, bool(allow_burned_in), entries)
     (session.folder / "files").mkdir(parents=True)
     session.save()
@@ -170,6 +174,24 @@ def finish(session: UploadSession, user) -> IngestJob:
         session.job_id = job.pk
         session.save()
     return job
+
+
+def prune_abandoned(now: float | None = None) -> int:
+    """Remove unfinished sessions whose last chunk is older than ABANDONED_AFTER_S."""
+    now = time.time() if now is None else now
+    removed = 0
+    for meta in sessions_root().glob("*/session.json") if sessions_root().is_dir() else []:
+        folder = meta.parent
+        try:
+            if json.loads(meta.read_text()).get("job_id") is not None:
+                continue  # finished: the ingest job owns (and removes) its files
+            latest = max(p.stat().st_mtime for p in [meta, *folder.rglob("*")])
+        except (OSError, ValueError):
+            continue
+        if now - latest > ABANDONED_AFTER_S:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 def discard(session: UploadSession) -> None:

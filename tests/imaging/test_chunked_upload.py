@@ -1,5 +1,7 @@
 """Resumable chunked uploads: chunks at offsets, retries harmless, gaps refused, finish once."""
 
+import os
+import time
 from pathlib import Path
 
 import pydicom.data
@@ -103,3 +105,17 @@ def test_only_the_uploader_sees_a_session_and_raters_cannot_start_one(people, st
     assert _start(rater, study.dataset, [{"name": "a", "size": 1}]).status_code == 404
     assert owner.delete(f"/api/v1/upload-sessions/{sid}/").status_code == 204
     assert owner.get(f"/api/v1/upload-sessions/{sid}/").status_code == 404
+
+
+def test_abandoned_uploads_are_removed_and_live_ones_kept(people, study):
+    client = _client(people[names.COORDINATOR])
+    old = _start(client, study.dataset, [{"name": "a.dcm", "size": 2}]).json()["id"]
+    _put(client, old, 0, 0, b"1")
+    live = _start(client, study.dataset, [{"name": "b.dcm", "size": 2}]).json()["id"]
+    # An hour before the live one would count as abandoned; the old one's last chunk is older.
+    now = time.time() + chunked.ABANDONED_AFTER_S - 3600
+    for path in (chunked.sessions_root() / old).rglob("*"):
+        os.utime(path, (now - chunked.ABANDONED_AFTER_S - 3600,) * 2)
+    assert chunked.prune_abandoned(now=now) == 1
+    assert client.get(f"/api/v1/upload-sessions/{old}/").status_code == 404
+    assert client.get(f"/api/v1/upload-sessions/{live}/").status_code == 200
