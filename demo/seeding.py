@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 from pydicom.data import get_testdata_files
@@ -31,6 +32,7 @@ from ratings.models import (
     Role,
     StudyImage,
 )
+from ratings.permissions import STUDY_MANAGERS
 from ratings.results.freshness import bump
 
 from .accounts import ADMIN, COORDINATOR, DEMO_PASSWORD, RESEARCHER
@@ -68,8 +70,8 @@ ACCEPTABLE_SHARE = 0.3
 @dataclass(frozen=True)
 class DemoSize:
     chest_images: int = 120
-    mr_series: int = 12
-    mr_slices: int = 8
+    mr_series: int = 30  # all three classes, enough disagreement to see in the Jaccard matrix
+    mr_slices: int = 4  # 120 slices in all: about what 12 series x 8 cost to generate
     real_files: bool = True
 
 
@@ -139,6 +141,9 @@ def _people() -> dict[str, object]:
     )
     people[ADMIN] = admin
     people[COORDINATOR], _ = users.get_or_create(username=COORDINATOR)
+    # The coordinator may create datasets and studies (ratings.permissions.STUDY_MANAGERS).
+    managers, _ = Group.objects.get_or_create(name=STUDY_MANAGERS)
+    people[COORDINATOR].groups.add(managers)
     people[RESEARCHER], _ = users.get_or_create(username=RESEARCHER)
     for index, rater in enumerate(sim.default_raters(), start=1):
         user, _ = users.get_or_create(username=rater.key)

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import dashboard, reading, study_setup, views
+from . import dashboard, datasets, exports, reading, study_setup, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
@@ -24,4 +24,26 @@ urlpatterns = [
     path("studies/<int:pk>/setup/dimensions/", study_setup.dimensions, name="setup-dimensions"),
     path("studies/<int:pk>/setup/members/", study_setup.members, name="setup-members"),
     path("studies/<int:pk>/setup/members/<int:mpk>/", study_setup.unseat, name="setup-remove"),
+    path("studies/<int:pk>/exports/", exports.exports_page, name="exports-page"),
+    path("studies/<int:pk>/exports/start/", exports.start_export, name="study-export-start"),
+    path("studies/<int:pk>/exports/split/", exports.create_split, name="study-split"),
+    path("studies/<int:pk>/exports/release/", exports.freeze_release, name="study-release"),
+    path(
+        "studies/<int:pk>/releases/<int:version>/",
+        exports.release_page,
+        name="study-release-page",
+    ),
+    path(
+        "studies/<int:pk>/releases/<int:version>/download/",
+        exports.release_download,
+        name="study-release-download",
+    ),
+    path("datasets/", datasets.dataset_index, name="dataset-index"),
+    path("datasets/<int:pk>/", datasets.dataset_page, name="dataset-page"),
+    path("datasets/<int:pk>/images/<int:image_pk>/", datasets.image_view, name="dataset-image"),
+    path(
+        "datasets/<int:pk>/images/<int:image_pk>/thumbnail/",
+        datasets.thumbnail,
+        name="dataset-thumbnail",
+    ),
 ]

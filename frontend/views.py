@@ -6,22 +6,57 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
 
 from ratings.models import AssessmentStatus, Role
-from ratings.permissions import Action, roles_in, studies_for
+from ratings.overview import study_progress
+from ratings.permissions import (
+    Action,
+    datasets_for,
+    may_create_dataset,
+    may_create_study,
+    roles_in,
+    studies_for,
+)
 from ratings.worklist import repeat_progress
+
+
+def _training_url() -> str | None:
+    """The training runs page, once the model half provides it."""
+    try:
+        return reverse("training-runs")
+    except NoReverseMatch:
+        return None
+
+
+def _actions(study, roles: set[str], user, training_url: str | None) -> list[tuple[str, str]]:
+    """(label, url) of what this user may do with the study, in the order of a day's work."""
+    staff = user.is_staff
+    actions = []
+    if Role.RATER in roles and study.is_open:
+        actions.append(("Read", reverse("reading", args=[study.pk])))
+    if staff or roles & {Role.COORDINATOR, Role.RESEARCHER}:
+        actions.append(("Dashboard", reverse("study-dashboard", args=[study.pk])))
+    if staff or Role.COORDINATOR in roles:
+        actions.append(("Set up", reverse("setup-settings", args=[study.pk])))
+        actions.append(("Exports", reverse("exports-page", args=[study.pk])))
+    elif Role.RESEARCHER in roles:
+        actions.append(("Releases", reverse("exports-page", args=[study.pk])))
+    if training_url and (staff or Role.RESEARCHER in roles):
+        actions.append(("Training", training_url))
+    return actions
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """My studies: for each, my roles, and as a rater my progress and a button to continue."""
+    """My studies: for each, my roles, progress and what I may do; raters see their reading."""
     user = request.user
     finished = Q(
         assessments__rater=user,
         assessments__repeat_index=0,
         assessments__status__in=[AssessmentStatus.SUBMITTED, AssessmentStatus.SKIPPED],
     )
-    studies = (
+    studies = list(
         studies_for(user, Action.VIEW_STUDY)
         .filter(archived_at__isnull=True)  # archived: off everybody's home, data kept
         .select_related("dataset")
@@ -30,6 +65,9 @@ def home(request: HttpRequest) -> HttpResponse:
             n_finished=Count("assessments", filter=finished, distinct=True),
         )
     )
+    followed = [s for s in studies if user.is_staff or roles_in(user, s) - {Role.RATER}]
+    progress = study_progress(followed)
+    training_url = _training_url()
     rows = []
     for study in studies:
         roles = roles_in(user, study)
@@ -42,16 +80,23 @@ def home(request: HttpRequest) -> HttpResponse:
         rows.append(
             {
                 "study": study,
-                "roles": sorted(roles),
+                "roles": sorted(roles) or (["staff"] if user.is_staff else []),
                 "is_rater": is_rater,
                 "n_images": n_images,
                 "n_finished": n_finished,
                 "n_remaining": n_images - n_finished,
                 "percent": round(100 * n_finished / n_images) if n_images else 0,
+                "panel": progress.get(study.pk),
+                "actions": _actions(study, roles, user, training_url),
             }
         )
     rows.sort(key=lambda r: (not r["is_rater"], r["n_remaining"] == 0, r["study"].name))
-    return render(request, "frontend/home.html", {"rows": rows})
+    context = {
+        "rows": rows,
+        "may_create_study": may_create_study(user),
+        "may_upload": may_create_dataset(user) or datasets_for(user).exists(),
+    }
+    return render(request, "frontend/home.html", context)
 
 
 def locked_out(request: HttpRequest, credentials: dict | None = None, *args, **kwargs):

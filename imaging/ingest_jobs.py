@@ -37,18 +37,28 @@ def start_upload_job(
             with open(upload_dir / f"{index:05d}-{name}", "wb") as out:
                 for chunk in upload.chunks():
                     out.write(chunk)
-        with transaction.atomic():
-            job = IngestJob.objects.create(
-                dataset=dataset,
-                created_by=user,
-                upload_dir=str(upload_dir),
-                n_files_total=len(files),
-                allow_burned_in=allow_burned_in,
-            )
-            transaction.on_commit(lambda: enqueue_ingest(job.pk))
+        job = start_job_for_folder(
+            dataset, upload_dir, len(files), user, allow_burned_in=allow_burned_in
+        )
     except Exception:
         shutil.rmtree(upload_dir, ignore_errors=True)
         raise
+    return job
+
+
+def start_job_for_folder(
+    dataset: Dataset, upload_dir: Path, n_files: int, user, *, allow_burned_in: bool = False
+) -> IngestJob:
+    """Queue the import of files already waiting in `upload_dir` (a form upload, a chunked one)."""
+    with transaction.atomic():
+        job = IngestJob.objects.create(
+            dataset=dataset,
+            created_by=user,
+            upload_dir=str(upload_dir),
+            n_files_total=n_files,
+            allow_burned_in=allow_burned_in,
+        )
+        transaction.on_commit(lambda: enqueue_ingest(job.pk))
     return job
 
 

@@ -52,6 +52,9 @@ class Image(models.Model):
     class Meta:
         db_table = "ratings_image"
         ordering = ["id"]
+        # The dataset page walks a dataset's images in id order (keyset): without this index
+        # a database sorts every image of the dataset for each page.
+        indexes = [models.Index(fields=["dataset", "id"], name="image_dataset_id")]
         constraints = [
             models.UniqueConstraint(fields=["dataset", "series_uid"], name="image_unique_series"),
         ]

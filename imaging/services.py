@@ -24,3 +24,20 @@ def representative_file(image_id: int) -> Path:
     if not paths:
         raise Image.DoesNotExist(f"image {image_id} has no file")
     return paths[len(paths) // 2]
+
+
+def wado_image_ids(image: Image) -> list[str]:
+    """cornerstone image ids (WADO-URI, one per slice or frame) of an image, in stack order."""
+    from urllib.parse import quote
+
+    from django.urls import reverse
+
+    base = reverse("wado-uri")
+    ids = []
+    for f in image.files.order_by("position", "instance_number", "id"):
+        url = f"{base}?requestType=WADO&objectUID={quote(f.sop_instance_uid, safe='.')}"
+        if f.n_frames > 1:
+            ids.extend(f"wadouri:{url}&frame={i}" for i in range(f.n_frames))
+        else:
+            ids.append(f"wadouri:{url}")
+    return ids

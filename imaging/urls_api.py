@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import api
+from . import api, api_chunked
 
 router = SimpleRouter()
 router.register("datasets", api.DatasetViewSet, basename="dataset")
@@ -15,6 +15,26 @@ urlpatterns = [
         "datasets/<int:dataset_pk>/images/",
         api.DatasetImageViewSet.as_view({"get": "list"}),
         name="dataset-images",
+    ),
+    path(
+        "datasets/<int:pk>/upload-sessions/",
+        api_chunked.UploadSessionCreateView.as_view(),
+        name="upload-session-create",
+    ),
+    path(
+        "upload-sessions/<str:sid>/",
+        api_chunked.UploadSessionView.as_view(),
+        name="upload-session",
+    ),
+    path(
+        "upload-sessions/<str:sid>/files/<int:index>/",
+        api_chunked.UploadChunkView.as_view(),
+        name="upload-chunk",
+    ),
+    path(
+        "upload-sessions/<str:sid>/finish/",
+        api_chunked.UploadFinishView.as_view(),
+        name="upload-finish",
     ),
     *router.urls,
 ]

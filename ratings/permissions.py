@@ -104,7 +104,8 @@ def images_for(user) -> QuerySet[Image]:
     in_my_study = StudyImage.objects.filter(
         image=OuterRef("pk"), study__in=studies_for(user, Action.VIEW_STUDY)
     )
-    return Image.objects.filter(Exists(in_my_study))
+    # Who manages a dataset sees all its images, also those in no study yet (the dataset page).
+    return Image.objects.filter(Exists(in_my_study) | Q(dataset__in=datasets_for(user)))
 
 
 def datasets_for(user) -> QuerySet[Dataset]:
@@ -119,20 +120,30 @@ def datasets_for(user) -> QuerySet[Dataset]:
     return Dataset.objects.filter(Q(created_by=user) | Exists(coordinated))
 
 
-def may_create_dataset(user) -> bool:
+# Members of this group may create datasets (and upload to them) and set up reader studies.
+# An administrator adds coordinators to it in the admin; the demo's coordinator is in it.
+STUDY_MANAGERS = "Study managers"
+
+
+def is_study_manager(user) -> bool:
     return bool(
         user.is_authenticated
         and user.is_active
-        and (user.is_staff or user.has_perm("imaging.add_dataset"))
+        and (user.is_staff or user.groups.filter(name=STUDY_MANAGERS).exists())
+    )
+
+
+def may_create_dataset(user) -> bool:
+    """Study managers (the group), staff, or users granted imaging.add_dataset."""
+    return is_study_manager(user) or bool(
+        user.is_authenticated and user.is_active and user.has_perm("imaging.add_dataset")
     )
 
 
 def may_create_study(user) -> bool:
-    """Staff, or users granted ratings.add_readerstudy, may set up new reader studies."""
-    return bool(
-        user.is_authenticated
-        and user.is_active
-        and (user.is_staff or user.has_perm("ratings.add_readerstudy"))
+    """Study managers (the group), staff, or users granted ratings.add_readerstudy."""
+    return is_study_manager(user) or bool(
+        user.is_authenticated and user.is_active and user.has_perm("ratings.add_readerstudy")
     )
 
 

@@ -42,6 +42,7 @@ from demo.synthetic.mr_motion import (
     MRMotion,
     apply_mr_motion,
     mr_quality_class,
+    plan_mr_classes,
     random_mr_motion,
 )
 from demo.synthetic.phantoms import (
@@ -187,13 +188,19 @@ def generate_chest_dataset(
 
 
 def _mr_series(
-    folder: Path, seed: int, s_index: int, slices: int, site: FakeSite, unique_uids: bool
+    folder: Path,
+    seed: int,
+    s_index: int,
+    slices: int,
+    site: FakeSite,
+    unique_uids: bool,
+    cls: int | None = None,
 ) -> GeneratedSeries:
     """Render and write one axial brain series with one motion severity for all its slices."""
     rng = np.random.default_rng([seed, 3, s_index])
     patient = fake_patient(rng)
     anatomy = random_brain_anatomy(rng)
-    motion = random_mr_motion(rng)
+    motion = random_mr_motion(rng, cls)
     noise = np.random.default_rng([seed, 4, s_index])
     volume = []
     for j, z in enumerate(np.linspace(-0.5, 0.7, slices)):
@@ -243,7 +250,11 @@ def generate_mr_dataset(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     sites = fake_sites(np.random.default_rng([seed, 2]))
-    args = [(folder, seed, s, slices, sites[s % len(sites)], unique_uids) for s in range(n_series)]
+    plan = plan_mr_classes(n_series, seed)
+    args = [
+        (folder, seed, s, slices, sites[s % len(sites)], unique_uids, plan[s])
+        for s in range(n_series)
+    ]
     if workers <= 1:
         return [_mr_series(*a) for a in args]
     with ProcessPoolExecutor(workers) as pool:

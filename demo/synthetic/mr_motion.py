@@ -36,9 +36,11 @@ def mr_quality_class(severity: float) -> int:
     return 1 if severity < DIAGNOSTIC_BELOW else 0
 
 
-def random_mr_motion(rng: np.random.Generator) -> MRMotion:
-    """Draw a motion whose class follows CLASS_SHARES; severity is uniform inside each class."""
-    cls = rng.choice(3, p=CLASS_SHARES)
+def random_mr_motion(rng: np.random.Generator, cls: int | None = None) -> MRMotion:
+    """Draw a motion whose class follows CLASS_SHARES (or is `cls`); severity is uniform inside
+    each class."""
+    if cls is None:
+        cls = rng.choice(3, p=CLASS_SHARES)
     low, high = (
         (DIAGNOSTIC_BELOW, 1.0),
         (EXCELLENT_BELOW, DIAGNOSTIC_BELOW),
@@ -78,3 +80,22 @@ def apply_mr_motion(image: np.ndarray, motion: MRMotion, slice_index: int = 0) -
     phase = np.exp(-2j * np.pi * (kx * shifts[:, :1] + ky * shifts[:, 1:]) + 1j * jitter)
     k[lines, :] *= phase
     return np.abs(np.fft.ifft2(np.fft.ifftshift(k))).astype(np.float32)
+
+
+def plan_mr_classes(n_series: int, seed: int) -> list[int | None]:
+    """Quality classes (0 non-diagnostic, 1 diagnostic, 2 excellent) for a demo of `n_series`:
+    CLASS_SHARES rounded by largest remainder, each class at least once from 3 series on, in a
+    seeded order - so a small demo never lacks a class (12 random draws often had no
+    non-diagnostic series). Below 3 series the classes are left to the draw (None)."""
+    if n_series < 3:
+        return [None] * n_series
+    exact = [share * n_series for share in CLASS_SHARES]
+    counts = [max(1, int(x)) for x in exact]
+    by_remainder = sorted(range(3), key=lambda c: int(exact[c]) - exact[c])
+    for i in range(n_series - sum(counts)):
+        counts[by_remainder[i % 3]] += 1
+    while sum(counts) > n_series:  # the "at least once" rule overshot a tiny demo
+        counts[counts.index(max(counts))] -= 1
+    plan = [c for c in range(3) for _ in range(counts[c])]
+    order = np.random.default_rng([seed, 5]).permutation(n_series)
+    return [plan[i] for i in order]

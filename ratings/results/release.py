@@ -246,6 +246,25 @@ def create_release(
         )
 
 
+def preview_data_card(
+    study: ReaderStudy,
+    split: Split | None = None,
+    image_format: str = ImageFormat.DICOM,
+    png_size: int | None = None,
+) -> str:
+    """The data card the next release would carry if frozen now (nothing is stored)."""
+    last = DatasetRelease.objects.filter(study=study).aggregate(v=Max("version"))["v"]
+    unsaved = DatasetRelease(
+        study=study,
+        version=(last or 0) + 1,
+        split=split,
+        image_format=image_format,
+        png_size=png_size,
+        snapshot=make_snapshot(study, split, image_format, png_size),
+    )
+    return data_card(unsaved)
+
+
 # ---------------------------------------------------------------- zip
 
 

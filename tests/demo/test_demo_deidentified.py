@@ -105,7 +105,8 @@ def pydicom_admin():
 @pytest.mark.django_db
 def test_the_demo_has_known_truth_and_leaves_every_rater_work_to_do():
     from demo.seeding import CHEST_STUDY, MR_STUDY
-    from ratings.models import Assessment, Image, ReaderStudy, StudyImage
+    from imaging.models import Image
+    from ratings.models import Assessment, ReaderStudy, StudyImage
 
     seed_demo(DemoSize(chest_images=12, mr_series=3, mr_slices=2, real_files=False), seed=3,
               say=lambda _msg: None)  # fmt: skip
@@ -122,6 +123,14 @@ def test_the_demo_has_known_truth_and_leaves_every_rater_work_to_do():
     assert all(1 <= image.truth["gray_level"] <= 10 for image in chest)
     assert all(image.rows == 768 and image.columns == 512 for image in chest)
     assert {"DX", "CR"} >= set(chest.values_list("modality", flat=True))
+    # The demo's coordinator may set studies up and bring images in (the README offers it).
+    from django.contrib.auth import get_user_model
+
+    from demo.accounts import COORDINATOR
+    from ratings.permissions import may_create_dataset, may_create_study
+
+    coordinator = get_user_model().objects.get(username=COORDINATOR)
+    assert may_create_study(coordinator) and may_create_dataset(coordinator)
 
 
 @pytest.mark.django_db

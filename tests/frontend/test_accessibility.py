@@ -158,3 +158,79 @@ def test_the_reading_page_in_each_state_a_rater_meets(live_server, page, login, 
         page.keyboard.press(key)
     page.locator("#done").wait_for(state="visible")
     assert_accessible(page, f"{url} with every image finished")
+
+
+def test_the_coordinator_pages(live_server, page, login, people, tmp_path):
+    """Home, datasets, a dataset with an import report, the image viewer, exports with a
+    job, a split and a previewed data card, a release, and the 403 / 404 pages."""
+    from imaging.models import IngestJob
+    from iqa_platform.jobs import JobStatus
+    from ratings.models import Membership, Role
+    from ratings.results import jobs
+    from ratings.results.release import build_zip, create_release
+    from ratings.results.splits import make_split
+    from tests.factories import rate
+
+    study = make_reading_study(people, chest_dataset(tmp_path, 3))
+    Membership.objects.create(user=people[names.RESEARCHER], study=study, role=Role.RESEARCHER)
+    dataset, image = study.dataset, study.images.order_by("pk").first()
+    for i, img in enumerate(study.images.order_by("pk")):
+        rate(
+            study, people[names.RATER], img, {"gray-level": 3 + i, "sharpness": 5, "acceptable": 1}
+        )
+    IngestJob.objects.create(
+        dataset=dataset,
+        upload_dir=str(tmp_path / "gone"),
+        status=JobStatus.SUCCEEDED,
+        progress=1.0,
+        report={
+            "summary": {"files": 2, "imported": 1, "skipped": 1, "images_created": 1},
+            "files": [
+                {"name": "a.dcm", "status": "imported", "reason_code": "", "reason": ""},
+                {
+                    "name": "b.txt",
+                    "status": "skipped",
+                    "reason_code": "not_dicom",
+                    "reason": "Not a DICOM file.",
+                },
+            ],
+        },  # fmt: skip
+    )
+    job = jobs.create_export(study, "ratings_csv", {}, people[names.COORDINATOR])
+    jobs.run_export_job(job.pk)
+    split = make_split(study=study, ratios=(0.6, 0.2, 0.2), seed=1)
+    build_zip(create_release(study, split))
+
+    failures = []
+
+    def check(url: str, who: str, status: int = 200, ready=None):
+        response = page.goto(f"{live_server.url}{url}")
+        assert response.status == status, url
+        page.wait_for_load_state("load")
+        if ready:
+            ready()
+        if violations := axe_violations(page):
+            failures.append(describe(f"{url} as {who}", violations))
+
+    login(page, names.COORDINATOR)
+    for url in ["/", "/datasets/", f"/datasets/{dataset.pk}/", f"/studies/{study.pk}/exports/"]:
+        check(url, names.COORDINATOR)
+    check(
+        f"/datasets/{dataset.pk}/images/{image.pk}/",
+        names.COORDINATOR,
+        ready=lambda: page.wait_for_selector("#viewport[data-rendered='1']", timeout=20_000),
+    )
+    page.goto(f"{live_server.url}/studies/{study.pk}/exports/")
+    page.get_by_role("button", name="Preview data card").click()
+    page.wait_for_selector("#card-preview")
+    if violations := axe_violations(page):
+        failures.append(describe("exports with a previewed data card", violations))
+    check(f"/studies/{study.pk}/releases/1/", names.COORDINATOR)
+    page.context.clear_cookies()
+    login(page, names.RESEARCHER)
+    check(f"/studies/{study.pk}/exports/", names.RESEARCHER)
+    page.context.clear_cookies()
+    login(page, names.RATER)
+    check("/datasets/", names.RATER, status=403)
+    check("/no/such/page/", names.RATER, status=404)
+    assert not failures, "\n\n".join(failures)

@@ -24,6 +24,10 @@ def page_urls(study) -> list[str]:
         f"/studies/{study.pk}/setup/images/",
         f"/studies/{study.pk}/setup/dimensions/",
         f"/studies/{study.pk}/setup/members/",
+        f"/studies/{study.pk}/exports/",
+        "/datasets/",
+        f"/datasets/{study.dataset.pk}/",
+        f"/datasets/{study.dataset.pk}/images/{image.pk}/",
     ]
 
 
