@@ -100,7 +100,7 @@ def write_ratings(path: Path, quality: dict[str, int]) -> None:
 def test_the_readme_worked_example_runs_as_written(tmp_path, monkeypatch):
     commands, definition = worked_example()
     assert [c[0] for c in commands] == [
-        "import_dicom", "create_study", "import_ratings", "make_split",
+        "import_dicom", "create_study", "import_ratings", "make_split", "train", "predict",
     ]  # fmt: skip
     monkeypatch.chdir(tmp_path)
     quality = write_incoming(tmp_path / "incoming")
@@ -109,6 +109,9 @@ def test_the_readme_worked_example_runs_as_written(tmp_path, monkeypatch):
 
     outputs = []
     for command in commands:
+        if command[0] == "predict":  # the version id is the one `train` printed
+            trained = json.loads(outputs[-1].strip().splitlines()[-1])
+            command[command.index("--model-version") + 1] = str(trained["model_version"])
         out = io.StringIO()
         call_command(*command, stdout=out, stderr=io.StringIO())
         outputs.append(out.getvalue())
@@ -145,6 +148,7 @@ def test_the_readme_worked_example_runs_as_written(tmp_path, monkeypatch):
         assert got[(imported[path], "expert-01")] == q
         assert got[(imported[path], "expert-03")] == min(5, q + 1)
 
+    check_training_steps(outputs, study)
     split = Split.objects.get(pk=int(outputs[3].strip()))
     parts = dict(split.assignments.values_list("image__label", "subset"))
     assert sorted(parts) == sorted(set(imported.values()))
@@ -169,3 +173,17 @@ def test_a_folder_imported_again_gives_a_manifest_naming_the_same_images(tmp_pat
             continue
         assert (row["status"], row["reason"].split(":")[0]) == ("skipped", "duplicate")
         assert row["image"] == first[path]["image"] != ""
+
+
+def check_training_steps(outputs: list[str], study) -> None:
+    """Steps 5 and 6: a model version from the study's labels, and its predictions."""
+    trained = json.loads(outputs[4].strip().splitlines()[-1])
+    assert trained["status"] == "succeeded", trained["error"]
+    assert trained["metrics"]["test"]["n"] >= 1
+    with open("predictions.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert set(rows[0]) == {"image", "prediction", "uncertainty"}
+    test_part = study.splits.get().assignments.filter(subset="test").count()
+    assert len(rows) == test_part
+    # A linear fit on a 1-5 scale predicts finite scores near it.
+    assert all(-5 < float(row["prediction"]) < 11 for row in rows)
