@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -147,6 +148,9 @@ def _process_all(
         out_dir=staging,
         fsync=settings.IQA_INGEST_FSYNC,
         allow_burned_in=allow_burned_in,
+        # Celery's soft time limit arrives as this exception wherever the worker is, often
+        # inside one file's processing: it stops the import, it is not that file's fault.
+        reraise=(SoftTimeLimitExceeded,),
     )
     if workers <= 1 or len(sources) < 4 or multiprocessing.current_process().daemon:
         # A daemonic process (e.g. a prefork Celery child) may not start children.

@@ -5,13 +5,14 @@ import shutil
 import uuid
 from pathlib import Path
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils.text import get_valid_filename
 
 from imaging.models import Dataset, IngestJob
-from iqa_platform.celery import enqueue
+from iqa_platform.celery import QUEUES, enqueue
 from iqa_platform.jobs import JobCancelled, JobContext, JobError, JobStatus, run_job
 
 from .ingest import ingest_paths
@@ -80,6 +81,12 @@ def _import_upload(context: JobContext) -> dict:
         )
     except JobCancelled:
         raise
+    except SoftTimeLimitExceeded as exc:
+        minutes = QUEUES["ingest"]["soft_time_limit"] // 60
+        raise IngestStopped(
+            f"The import ran past its time limit ({minutes} min) and was stopped. Files already "
+            "recorded are kept; retry to import the rest, or split the upload."
+        ) from exc
     except Exception as exc:
         raise IngestStopped(
             f"The import stopped: {type(exc).__name__}. Files already recorded are kept; "
