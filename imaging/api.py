@@ -47,8 +47,25 @@ class DatasetViewSet(
             raise ValidationError({"name": ["A dataset with this name exists."]}) from None
 
 
+SUBJECT_FIELDS = ("patient_key", "site_key", "patient_sex", "age_band")
+
+
 class ImageSerializer(serializers.ModelSerializer):
-    """For dataset managers (not raters): pseudonymous keys included, never identifiers."""
+    """For dataset managers: pseudonymous keys included, never identifiers. The subject
+    fields are null for a manager who also rates on the dataset (policy: may_see_subject_fields).
+    """
+
+    # Declared nullable so the schema tells clients these may be withheld (null).
+    patient_key = serializers.CharField(read_only=True, allow_null=True)
+    site_key = serializers.CharField(read_only=True, allow_null=True)
+    patient_sex = serializers.CharField(read_only=True, allow_null=True)
+    age_band = serializers.CharField(read_only=True, allow_null=True)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not self.context.get("subject_fields", True):
+            data.update(dict.fromkeys(SUBJECT_FIELDS))
+        return data
 
     class Meta:
         model = Image
@@ -118,5 +135,17 @@ class DatasetImageViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ImageSerializer
 
     def get_queryset(self):
-        dataset = get_dataset(self.request.user, self.kwargs["dataset_pk"])
-        return dataset.images.all()
+        return self.dataset.images.all()
+
+    @property
+    def dataset(self):
+        if not hasattr(self, "_dataset"):
+            self._dataset = get_dataset(self.request.user, self.kwargs["dataset_pk"])
+        return self._dataset
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if getattr(self, "swagger_fake_view", False):
+            return context
+        context["subject_fields"] = policy().may_see_subject_fields(self.request.user, self.dataset)
+        return context
