@@ -11,9 +11,10 @@ from rest_framework.response import Response
 
 from imaging.models import Dataset, Image, IngestJob
 from iqa_platform.job_api import JobActionsMixin
+from iqa_platform.jobs import JobStatus
 
 from .access import get_dataset, policy
-from .ingest_jobs import enqueue_ingest, start_upload_job
+from .ingest_jobs import enqueue_ingest, remove_upload, start_upload_job
 
 
 class DatasetSerializer(serializers.ModelSerializer):
@@ -126,6 +127,11 @@ class IngestJobViewSet(JobActionsMixin, viewsets.ReadOnlyModelViewSet):
 
     serializer_class = IngestJobSerializer
     enqueue_job = staticmethod(enqueue_ingest)
+
+    def job_changed(self, job) -> None:
+        # A job cancelled before any worker took it never reaches run_ingest_job's cleanup.
+        if job.status == JobStatus.CANCELLED:
+            remove_upload(job)
 
     def get_queryset(self):
         return IngestJob.objects.filter(dataset__in=policy().datasets_for(self.request.user))

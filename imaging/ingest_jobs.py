@@ -63,7 +63,14 @@ def run_ingest_job(job_id: int) -> None:
     # The uploaded copies go once the job is done with; a failed job keeps them for a retry.
     job = IngestJob.objects.filter(pk=job_id).only("status", "upload_dir").first()
     if job is not None and job.status in (JobStatus.SUCCEEDED, JobStatus.CANCELLED):
-        shutil.rmtree(job.upload_dir, ignore_errors=True)
+        remove_upload(job)
+
+
+def remove_upload(job: IngestJob) -> None:
+    """Delete the uploaded copies (only ever a folder under UPLOAD_ROOT)."""
+    folder = Path(job.upload_dir)
+    if folder.is_relative_to(Path(settings.UPLOAD_ROOT)):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _import_upload(context: JobContext) -> dict:
