@@ -51,7 +51,7 @@ class JobActionsMixin:
 
     @extend_schema(request=None)
     @action(detail=True, methods=["post"])
-    def cancel(self, request: Request, pk=None) -> Response:
+    def cancel(self, request: Request, pk=None, **kwargs) -> Response:
         job = self.get_object()
         self.check_control(request, job)
         answer = self._answer(request, job, jobs.cancel(job), "cancelled")
@@ -60,7 +60,7 @@ class JobActionsMixin:
 
     @extend_schema(request=None)
     @action(detail=True, methods=["post"])
-    def retry(self, request: Request, pk=None) -> Response:
+    def retry(self, request: Request, pk=None, **kwargs) -> Response:
         job = self.get_object()
         self.check_control(request, job)
         return self._answer(request, job, jobs.retry(job, type(self).enqueue_job), "retried")
