@@ -12,6 +12,7 @@ import logging
 import multiprocessing
 import os
 import shutil
+import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -87,12 +88,14 @@ def ingest_paths(
     progress: ProgressCallback | None = None,
     workers: int | None = None,
     allow_burned_in: bool = False,
+    deadline: float | None = None,
 ) -> IngestReport:
     """Import files, folders and zip archives into `dataset`; report every file's outcome.
 
     Images that may carry burned-in text (ultrasound, secondary captures... without
     BurnedInAnnotation = NO) are refused unless `allow_burned_in`: the person importing
-    them must have checked the pixels.
+    them must have checked the pixels. Past `deadline` (time.monotonic()) the import stops
+    between two files with SoftTimeLimitExceeded, what it recorded kept.
     """
     items = list(iter_sources(paths))
     total = len(items)
@@ -116,6 +119,10 @@ def ingest_paths(
             done += 1
             if progress:
                 progress(done, total)
+            # Celery's own soft limit is a signal that a per-file catch-all inside the DICOM
+            # layer may swallow (decoders, pydicom); this check between files cannot be lost.
+            if deadline is not None and time.monotonic() > deadline:
+                raise SoftTimeLimitExceeded()
         if batch:
             _record_batch(dataset, batch, report)
     finally:

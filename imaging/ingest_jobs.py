@@ -2,6 +2,7 @@
 
 import logging
 import shutil
+import time
 import uuid
 from pathlib import Path
 
@@ -84,14 +85,19 @@ def _import_upload(context: JobContext) -> dict:
 
     try:
         report = ingest_paths(
-            job.dataset, [job.upload_dir], progress=progress, allow_burned_in=job.allow_burned_in
+            job.dataset,
+            [job.upload_dir],
+            progress=progress,
+            allow_burned_in=job.allow_burned_in,
+            deadline=time.monotonic() + QUEUES["ingest"]["soft_time_limit"],
         )
     except JobCancelled:
         raise
     except SoftTimeLimitExceeded as exc:
-        minutes = QUEUES["ingest"]["soft_time_limit"] // 60
+        limit = QUEUES["ingest"]["soft_time_limit"]
+        shown = f"{limit // 60} min" if limit >= 60 else f"{limit} s"
         raise IngestStopped(
-            f"The import ran past its time limit ({minutes} min) and was stopped. Files already "
+            f"The import ran past its time limit ({shown}) and was stopped. Files already "
             "recorded are kept; retry to import the rest, or split the upload."
         ) from exc
     except Exception as exc:

@@ -57,17 +57,6 @@ class Source:
         with self.open() as fh:
             return fh.read()
 
-    def read_head(self, n: int) -> bytes:
-        """The first `n` bytes, without unpacking the rest of a zip entry."""
-        if self.member is None:
-            try:
-                with open(self.path, "rb") as fh:
-                    return fh.read(n)
-            except OSError as exc:
-                raise IngestError(ErrorCode.UNREADABLE, exc.strerror or str(exc)) from exc
-        with _member_errors(), _open_member(self.path, self.member, self.limits) as (fh, _):
-            return fh.read(n)
-
     @contextlib.contextmanager
     def open(self) -> Iterator[BinaryIO]:
         """A seekable binary file of the whole content: the file itself, or the zip entry
