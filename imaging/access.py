@@ -26,6 +26,9 @@ class AccessPolicy(Protocol):
     def images_for(self, user) -> QuerySet[Image]:
         """Images whose files the user may load."""
 
+    def may_see_subject_fields(self, user, dataset: Dataset) -> bool:
+        """Whether dataset views may show patient key, site, sex and age band to the user."""
+
     def may_create_dataset(self, user) -> bool: ...
 
 

@@ -11,9 +11,10 @@ from rest_framework.response import Response
 
 from imaging.models import Dataset, Image, IngestJob
 from iqa_platform.job_api import JobActionsMixin
+from iqa_platform.jobs import JobStatus
 
 from .access import get_dataset, policy
-from .ingest_jobs import enqueue_ingest, start_upload_job
+from .ingest_jobs import enqueue_ingest, remove_upload, start_upload_job
 
 
 class DatasetSerializer(serializers.ModelSerializer):
@@ -47,8 +48,25 @@ class DatasetViewSet(
             raise ValidationError({"name": ["A dataset with this name exists."]}) from None
 
 
+SUBJECT_FIELDS = ("patient_key", "site_key", "patient_sex", "age_band")
+
+
 class ImageSerializer(serializers.ModelSerializer):
-    """For dataset managers (not raters): pseudonymous keys included, never identifiers."""
+    """For dataset managers: pseudonymous keys included, never identifiers. The subject
+    fields are null for a manager who also rates on the dataset (policy: may_see_subject_fields).
+    """
+
+    # Declared nullable so the schema tells clients these may be withheld (null).
+    patient_key = serializers.CharField(read_only=True, allow_null=True)
+    site_key = serializers.CharField(read_only=True, allow_null=True)
+    patient_sex = serializers.CharField(read_only=True, allow_null=True)
+    age_band = serializers.CharField(read_only=True, allow_null=True)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not self.context.get("subject_fields", True):
+            data.update(dict.fromkeys(SUBJECT_FIELDS))
+        return data
 
     class Meta:
         model = Image
@@ -110,6 +128,11 @@ class IngestJobViewSet(JobActionsMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = IngestJobSerializer
     enqueue_job = staticmethod(enqueue_ingest)
 
+    def job_changed(self, job) -> None:
+        # A job cancelled before any worker took it never reaches run_ingest_job's cleanup.
+        if job.status == JobStatus.CANCELLED:
+            remove_upload(job)
+
     def get_queryset(self):
         return IngestJob.objects.filter(dataset__in=policy().datasets_for(self.request.user))
 
@@ -118,5 +141,17 @@ class DatasetImageViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ImageSerializer
 
     def get_queryset(self):
-        dataset = get_dataset(self.request.user, self.kwargs["dataset_pk"])
-        return dataset.images.all()
+        return self.dataset.images.all()
+
+    @property
+    def dataset(self):
+        if not hasattr(self, "_dataset"):
+            self._dataset = get_dataset(self.request.user, self.kwargs["dataset_pk"])
+        return self._dataset
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if getattr(self, "swagger_fake_view", False):
+            return context
+        context["subject_fields"] = policy().may_see_subject_fields(self.request.user, self.dataset)
+        return context

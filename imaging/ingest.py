@@ -12,6 +12,7 @@ import logging
 import multiprocessing
 import os
 import shutil
+import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -19,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
@@ -89,12 +91,14 @@ def ingest_paths(
     progress: ProgressCallback | None = None,
     workers: int | None = None,
     allow_burned_in: bool = False,
+    deadline: float | None = None,
 ) -> IngestReport:
     """Import files, folders and zip archives into `dataset`; report every file's outcome.
 
     Images that may carry burned-in text (ultrasound, secondary captures... without
     BurnedInAnnotation = NO) are refused unless `allow_burned_in`: the person importing
-    them must have checked the pixels.
+    them must have checked the pixels. Past `deadline` (time.monotonic()) the import stops
+    between two files with SoftTimeLimitExceeded, what it recorded kept.
     """
     items = list(iter_sources(paths))
     total = len(items)
@@ -118,6 +122,10 @@ def ingest_paths(
             done += 1
             if progress:
                 progress(done, total)
+            # Celery's own soft limit is a signal that a per-file catch-all inside the DICOM
+            # layer may swallow (decoders, pydicom); this check between files cannot be lost.
+            if deadline is not None and time.monotonic() > deadline:
+                raise SoftTimeLimitExceeded()
         if batch:
             _record_batch(dataset, batch, report)
     finally:
@@ -150,6 +158,9 @@ def _process_all(
         out_dir=staging,
         fsync=settings.IQA_INGEST_FSYNC,
         allow_burned_in=allow_burned_in,
+        # Celery's soft time limit arrives as this exception wherever the worker is, often
+        # inside one file's processing: it stops the import, it is not that file's fault.
+        reraise=(SoftTimeLimitExceeded,),
     )
     if workers <= 1 or len(sources) < 4 or multiprocessing.current_process().daemon:
         # A daemonic process (e.g. a prefork Celery child) may not start children.

@@ -2,16 +2,18 @@
 
 import logging
 import shutil
+import time
 import uuid
 from pathlib import Path
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils.text import get_valid_filename
 
 from imaging.models import Dataset, IngestJob
-from iqa_platform.celery import enqueue
+from iqa_platform.celery import QUEUES, enqueue
 from iqa_platform.jobs import JobCancelled, JobContext, JobError, JobStatus, run_job
 
 from .ingest import ingest_paths
@@ -72,7 +74,14 @@ def run_ingest_job(job_id: int) -> None:
     # The uploaded copies go once the job is done with; a failed job keeps them for a retry.
     job = IngestJob.objects.filter(pk=job_id).only("status", "upload_dir").first()
     if job is not None and job.status in (JobStatus.SUCCEEDED, JobStatus.CANCELLED):
-        shutil.rmtree(job.upload_dir, ignore_errors=True)
+        remove_upload(job)
+
+
+def remove_upload(job: IngestJob) -> None:
+    """Delete the uploaded copies (only ever a folder under UPLOAD_ROOT)."""
+    folder = Path(job.upload_dir)
+    if folder.is_relative_to(Path(settings.UPLOAD_ROOT)):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _import_upload(context: JobContext) -> dict:
@@ -86,10 +95,21 @@ def _import_upload(context: JobContext) -> dict:
 
     try:
         report = ingest_paths(
-            job.dataset, [job.upload_dir], progress=progress, allow_burned_in=job.allow_burned_in
+            job.dataset,
+            [job.upload_dir],
+            progress=progress,
+            allow_burned_in=job.allow_burned_in,
+            deadline=time.monotonic() + QUEUES["ingest"]["soft_time_limit"],
         )
     except JobCancelled:
         raise
+    except SoftTimeLimitExceeded as exc:
+        limit = QUEUES["ingest"]["soft_time_limit"]
+        shown = f"{limit // 60} min" if limit >= 60 else f"{limit} s"
+        raise IngestStopped(
+            f"The import ran past its time limit ({shown}) and was stopped. Files already "
+            "recorded are kept; retry to import the rest, or split the upload."
+        ) from exc
     except Exception as exc:
         raise IngestStopped(
             f"The import stopped: {type(exc).__name__}. Files already recorded are kept; "

@@ -24,7 +24,16 @@ class JobActionsMixin:
         # A job whose worker died is shown failed (with why) on the next look, not "running".
         if job.status == jobs.JobStatus.RUNNING and jobs.reap_stale(type(job), pk=job.pk):
             job.refresh_from_db()
+        # A pending job nobody claimed for long is queued again once, then failed with why.
+        if job.status == jobs.JobStatus.PENDING and jobs.reap_lost(
+            type(job), type(self).enqueue_job, pk=job.pk
+        ):
+            job.refresh_from_db()
+        self.job_changed(job)
         return job
+
+    def job_changed(self, job) -> None:
+        """Hook after a look at the job (e.g. remove an upload once the job is over)."""
 
     def may_control(self, request: Request, job) -> bool:
         """Who may cancel or retry: by default whoever may see the job."""
@@ -42,14 +51,16 @@ class JobActionsMixin:
 
     @extend_schema(request=None)
     @action(detail=True, methods=["post"])
-    def cancel(self, request: Request, pk=None) -> Response:
+    def cancel(self, request: Request, pk=None, **kwargs) -> Response:
         job = self.get_object()
         self.check_control(request, job)
-        return self._answer(request, job, jobs.cancel(job), "cancelled")
+        answer = self._answer(request, job, jobs.cancel(job), "cancelled")
+        self.job_changed(job)
+        return answer
 
     @extend_schema(request=None)
     @action(detail=True, methods=["post"])
-    def retry(self, request: Request, pk=None) -> Response:
+    def retry(self, request: Request, pk=None, **kwargs) -> Response:
         job = self.get_object()
         self.check_control(request, job)
         return self._answer(request, job, jobs.retry(job, type(self).enqueue_job), "retried")

@@ -13,6 +13,8 @@ decides what that redelivery does:
 - `reap_stale()` ends a running job whose worker stopped beating and that no redelivery took
   over: failed, with the reason, so the user sees it and can `retry()`.
 - A cancelled job stops at the worker's next progress call (`JobCancelled`).
+- `reap_lost()` makes a pending job that no worker ever claimed visible: queued once more,
+  then failed with the reason (a lost message, or a task that could not reach the database).
 
 Concrete jobs add their own fields (a report, a file, a checkpoint) and pass a `work` function
 to `run_job()`; tasks stay thin wrappers around that.
@@ -158,7 +160,7 @@ def retry(job: Job, enqueue: Callable[[int], None]) -> bool:
             cancel_requested=False,
             error="",
             finished_at=None,
-            heartbeat_at=None,
+            heartbeat_at=timezone.now(),  # queued at: reap_lost() counts from here
         )
         if again:
             transaction.on_commit(lambda: enqueue(job.pk))
@@ -176,6 +178,53 @@ def reap_stale(model: type[Job], **filters: Any) -> int:
         error="The worker running this job stopped (no heartbeat since it was last seen). "
         "Nothing it had not finished was kept; retry the job.",
     )
+
+
+# Written on a pending job queued again by reap_lost(): the user sees why it waits, and the
+# next look knows it was queued twice already.
+REQUEUED_NOTE = "No worker started this job in time; it was queued again."
+
+
+def reap_lost(model: type[Job], enqueue: Callable[[int], None], **filters: Any) -> int:
+    """Queue again, once, a pending job that no worker claimed for IQA_JOB_LOST_AFTER_S
+    (its message was lost, or its task could not reach the database); fail it with the
+    reason if it still waits that long after. Returns how many jobs changed."""
+    now = timezone.now()
+    limit = now - timedelta(seconds=settings.IQA_JOB_LOST_AFTER_S)
+    # `heartbeat_at` of a pending job is when it was (re)queued: retry() and this set it.
+    waiting = model.objects.filter(status=JobStatus.PENDING, cancel_requested=False, **filters)
+    waiting = waiting.filter(
+        Q(heartbeat_at__lt=limit) | Q(heartbeat_at__isnull=True, created_at__lt=limit)
+    )
+    failed = waiting.filter(error=REQUEUED_NOTE).update(
+        status=JobStatus.FAILED,
+        finished_at=now,
+        error="No worker started this job, even after it was queued again: the workers are "
+        "down or cannot reach the database. Retry it when they are back.",
+    )
+    requeued = 0
+    with transaction.atomic():
+        for pk in waiting.exclude(error=REQUEUED_NOTE).values_list("pk", flat=True):
+            if model.objects.filter(pk=pk, status=JobStatus.PENDING).update(
+                error=REQUEUED_NOTE, heartbeat_at=now
+            ):
+                requeued += 1
+                transaction.on_commit(lambda pk=pk: enqueue(pk))
+    return failed + requeued
+
+
+def _claim_patiently(model: type[Job], job_id: int, tries: int = 5) -> bool:
+    """claim(), waiting out a busy database (SQLite's "database is locked") a few times;
+    if it stays busy the task fails and reap_lost() queues the job again later."""
+    for attempt in range(tries):
+        try:
+            return claim(model, job_id)
+        except OperationalError:
+            if attempt == tries - 1:
+                raise
+            logger.warning("%s %s: database busy, claim tried again", model.__name__, job_id)
+            time.sleep(2**attempt)
+    return False
 
 
 def _own_connection():
@@ -276,7 +325,7 @@ def run_job(
     `work` returns the fields to store on success; raising ends the job failed with the
     error's text (shown to the user), JobCancelled ends it cancelled.
     """
-    if not claim(model, job_id):
+    if not _claim_patiently(model, job_id):
         logger.info("%s %s is not pending (run or running elsewhere)", model.__name__, job_id)
         return
     job = model.objects.get(pk=job_id)

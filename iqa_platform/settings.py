@@ -287,6 +287,9 @@ CELERY_QUEUE_PREFIX = env_str("CELERY_QUEUE_PREFIX", "")
 CELERY_TASK_DEFAULT_QUEUE = CELERY_QUEUE_PREFIX + "default"
 # A running job whose worker has not beaten its heartbeat for this long is taken to be lost.
 IQA_JOB_STALE_AFTER_S = env_int("IQA_JOB_STALE_AFTER_S", 600)
+# A pending job no worker has claimed for this long lost its message (or could not start):
+# it is queued once more, then failed with the reason (iqa_platform/jobs.py, reap_lost).
+IQA_JOB_LOST_AFTER_S = env_int("IQA_JOB_LOST_AFTER_S", 900)
 
 LOGGING = {
     "version": 1,

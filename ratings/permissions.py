@@ -120,6 +120,23 @@ def datasets_for(user) -> QuerySet[Dataset]:
     return Dataset.objects.filter(Q(created_by=user) | Exists(coordinated))
 
 
+def may_see_subject_fields(user, dataset: Dataset) -> bool:
+    """Whether dataset-level views may show the subject fields (patient key, site, sex, age).
+
+    Raters are blind to them. Someone who rates any study on a dataset and coordinates
+    another (or created the dataset) manages it, but would see, by this other door, the
+    fields of images they rate blind; so the fields are hidden from anyone who rates on the
+    dataset, whatever else they are. Staff see them.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_staff:
+        return True
+    return not Membership.objects.filter(
+        user=user, study__dataset=dataset, role=Role.RATER
+    ).exists()
+
+
 # Members of this group may create datasets (and upload to them) and set up reader studies.
 # An administrator adds coordinators to it in the admin; the demo's coordinator is in it.
 STUDY_MANAGERS = "Study managers"
@@ -152,4 +169,5 @@ class ImagingAccess:
 
     datasets_for = staticmethod(datasets_for)
     images_for = staticmethod(images_for)
+    may_see_subject_fields = staticmethod(may_see_subject_fields)
     may_create_dataset = staticmethod(may_create_dataset)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import math
@@ -9,8 +10,10 @@ import os
 import struct
 import tempfile
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
@@ -78,11 +81,14 @@ def process_file(
     thumbnail_side: int = DEFAULT_MAX_SIDE,
     allow_burned_in: bool = False,
     fsync: bool = True,
+    reraise: tuple[type[BaseException], ...] = (),
 ) -> ProcessedFile | FileError:
     """Ingest one file; never raises for a bad file, returns a FileError with the reason.
 
     The de-identified file is written as out_dir/<last 2 digits>/<new SOP UID>.dcm through a
     temporary file and an atomic link, so a crash leaves either nothing or the whole file.
+    Exceptions of the `reraise` types are not the file's fault (e.g. the caller's time limit
+    signalled mid-file) and pass through.
     """
     display_name = name or _source_name(source)
     try:
@@ -97,6 +103,8 @@ def process_file(
         )
     except IngestError as exc:
         return FileError(display_name, exc.code, exc.detail)
+    except reraise:
+        raise
     except Exception as exc:  # one bad file must never stop a batch
         detail = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
         return FileError(display_name, ErrorCode.INTERNAL, detail)
@@ -112,8 +120,9 @@ def _process(
     allow_burned_in: bool,
     fsync: bool,
 ) -> ProcessedFile:
-    data = _read_source(source)
-    ds = read_dataset(data)
+    with _open_source(source) as fh:
+        _refuse_early(fh)
+        ds = read_dataset(fh)
     geometry = read_geometry(ds)
     index = middle_frame(geometry)
     # The only decode: the thumbnail's frame; it also proves the pixel data decodes.
@@ -196,25 +205,68 @@ def _source_name(source: SourceLike) -> str:
     return Path(source).name
 
 
-def _read_source(source: SourceLike) -> bytes:
+@contextlib.contextmanager
+def _open_source(source: SourceLike) -> Iterator[BinaryIO]:
     if isinstance(source, Source):
-        return source.read_bytes()
+        with source.open() as fh:
+            yield fh
+        return
     if isinstance(source, bytes):
-        return source
+        yield io.BytesIO(source)
+        return
     try:
-        return Path(source).read_bytes()
+        fh = open(source, "rb")  # noqa: SIM115 - closed below
     except OSError as exc:
         raise IngestError(ErrorCode.UNREADABLE, exc.strerror or str(exc)) from exc
+    with fh:
+        yield fh
 
 
-def read_dataset(data: bytes) -> Dataset:
+# Enough of a bare dataset to find its SOP Class UID (group 0008 comes first); parsing a
+# whole megabyte of junk as DICOM elements costs seconds, so never more than this.
+CLASSIFY_BYTES = 16 * 1024
+
+
+def _refuse_early(fh: BinaryIO) -> None:
+    """Refuse what cannot be a DICOM Part 10 file from its first bytes, before parsing it.
+
+    pydicom (force=False) reads only files with 'DICM' at byte 128, and a file meta group
+    (0002,xxxx) must follow it (without one no transfer syntax is known and the file is
+    refused anyway). Anything else is refused here as it always was, only sooner: as
+    MISSING_FILE_META when its start parses as bare DICOM data with a SOP Class or Instance
+    UID, else NOT_DICOM.
+    """
+    head = fh.read(CLASSIFY_BYTES)
+    fh.seek(0)
+    if head[128:132] != b"DICM":
+        raise IngestError(*_classify_non_part10(head))
+    if head[132:134] != b"\x02\x00":
+        raise IngestError(ErrorCode.CORRUPT, "no file meta information after 'DICM'")
+    body = _body_start(head)
+    if body is not None and head[body : body + 8] == bytes(8):
+        # Tag (0000,0000) of length 0: zero padding, not data (and not a deflate stream).
+        raise IngestError(ErrorCode.NOT_DICOM, "zeros where the data set should start")
+
+
+def _body_start(head: bytes) -> int | None:
+    """Offset of the data set after the file meta, from its group length (0002,0000) UL."""
+    if head[132:138] != b"\x02\x00\x00\x00UL" or len(head) < 144:
+        return None
+    return 144 + struct.unpack("<I", head[140:144])[0]
+
+
+def read_dataset(data: bytes | BinaryIO) -> Dataset:
     """Parse a DICOM Part 10 file (force=False); classify every failure as an IngestError."""
+    fh = io.BytesIO(data) if isinstance(data, bytes) else data
+    size = fh.seek(0, os.SEEK_END)
+    fh.seek(0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            ds = dcmread(io.BytesIO(data), force=False)
+            ds = dcmread(fh, force=False)
         except InvalidDicomError as exc:
-            raise IngestError(*_classify_non_part10(data)) from exc
+            fh.seek(0)
+            raise IngestError(*_classify_non_part10(fh.read(CLASSIFY_BYTES))) from exc
         except (EOFError, struct.error) as exc:
             raise IngestError(ErrorCode.TRUNCATED, f"{type(exc).__name__}: {exc}") from exc
         except Exception as exc:
@@ -231,7 +283,7 @@ def read_dataset(data: bytes) -> Dataset:
         raise IngestError(ErrorCode.TRUNCATED, "no data elements after the file meta")
     syntax = ds.file_meta.get("TransferSyntaxUID")
     # A deflated body's offsets count inflated bytes, so they say nothing about file size.
-    if not _is_deflated(syntax) and _ends_early(ds, len(data)):
+    if not _is_deflated(syntax) and _ends_early(ds, size):
         raise IngestError(ErrorCode.TRUNCATED, "the last element runs past the end of the file")
     return ds
 
@@ -259,6 +311,9 @@ def _ends_early(ds: Dataset, size: int) -> bool:
 
 def _classify_non_part10(data: bytes) -> tuple[ErrorCode, str]:
     """Tell a bare DICOM dataset (no Part 10 header) from something that is not DICOM."""
+    if data[:2] == b"\x00\x00":
+        # Group 0000 is the network command group, never stored in a file: zeros or junk.
+        return ErrorCode.NOT_DICOM, "no 'DICM' prefix at byte 128"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:

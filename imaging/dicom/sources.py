@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import os
 import posixpath
 import stat
+import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from imaging.dicom.errors import ErrorCode, FileError, IngestError
 
@@ -22,12 +26,17 @@ class ZipLimits:
     """Bounds that refuse zip bombs before anything is unpacked."""
 
     max_entry_bytes: int = 2 * 1024**3  # one very large multi-frame file
-    max_total_bytes: int = 64 * 1024**3
-    max_entries: int = 200_000
+    # Per call of iter_sources (one upload or one import), over all its archives together:
+    # an upload is at most IQA_MAX_UPLOAD_BYTES (2 GiB) and DICOM rarely compresses 8:1.
+    max_total_bytes: int = 16 * 1024**3
+    max_entries: int = 100_000
     # DICOM rarely compresses beyond ~20:1 (air, padding); bombs reach 1000:1 and more.
     max_ratio: float = 200.0
-    # Small entries may compress well (zeros, headers) without being dangerous.
+    # Small entries may compress well (zeros, headers) without being dangerous; from this
+    # size on (inclusive) each entry's ratio is checked, and every archive's overall ratio.
     ratio_floor_bytes: int = 1024**2
+    # Zip entries up to this size are unpacked in memory, larger ones to a temporary file.
+    spool_in_memory_bytes: int = 32 * 1024**2
 
 
 DEFAULT_ZIP_LIMITS = ZipLimits()
@@ -45,12 +54,23 @@ class Source:
 
     def read_bytes(self) -> bytes:
         """Read the whole file; raises IngestError with a reason instead of OSError/zip errors."""
+        with self.open() as fh:
+            return fh.read()
+
+    @contextlib.contextmanager
+    def open(self) -> Iterator[BinaryIO]:
+        """A seekable binary file of the whole content: the file itself, or the zip entry
+        unpacked (in memory when small, else to a temporary file that is removed after)."""
         if self.member is None:
             try:
-                return Path(self.path).read_bytes()
+                fh = open(self.path, "rb")  # noqa: SIM115 - closed below
             except OSError as exc:
                 raise IngestError(ErrorCode.UNREADABLE, exc.strerror or str(exc)) from exc
-        return _read_member(self.path, self.member, self.limits.max_entry_bytes)
+            with fh:
+                yield fh
+            return
+        with _unpacked_member(self.path, self.member, self.limits) as fh:
+            yield fh
 
 
 def iter_sources(
@@ -62,6 +82,7 @@ def iter_sources(
     and DICOMDIR index files are skipped. Zip archives (by content, whatever their suffix)
     are listed without unpacking; unsafe or oversized entries become FileErrors.
     """
+    budget = _Budget(zip_limits)
     for raw in paths:
         path = Path(raw)
         try:
@@ -70,12 +91,34 @@ def iter_sources(
             yield FileError(path.name or str(path), ErrorCode.UNREADABLE, exc.strerror or "")
             continue
         if stat.S_ISDIR(mode):
-            yield from _walk_folder(path, zip_limits)
+            yield from _walk_folder(path, budget)
         else:
-            yield from _file_sources(path, path.name, zip_limits)
+            yield from _file_sources(path, path.name, budget)
 
 
-def _walk_folder(root: Path, zip_limits: ZipLimits) -> Iterator[Source | FileError]:
+@dataclass(slots=True)
+class _Budget:
+    """What the archives of one call may still unpack, together (entries and bytes)."""
+
+    limits: ZipLimits
+    entries: int = 0
+    total_bytes: int = 0
+
+    def take(self, entries: int, total_bytes: int) -> str | None:
+        """Count one archive in; the reason it would exceed the limits, or None."""
+        if self.entries + entries > self.limits.max_entries:
+            return f"{self.entries + entries} entries (limit {self.limits.max_entries})"
+        if self.total_bytes + total_bytes > self.limits.max_total_bytes:
+            return (
+                f"{self.total_bytes + total_bytes} bytes uncompressed in total "
+                f"(limit {self.limits.max_total_bytes})"
+            )
+        self.entries += entries
+        self.total_bytes += total_bytes
+        return None
+
+
+def _walk_folder(root: Path, budget: _Budget) -> Iterator[Source | FileError]:
     base = Path(root.resolve().name or str(root))
     errors: list[OSError] = []  # folders os.walk could not list
 
@@ -98,12 +141,12 @@ def _walk_folder(root: Path, zip_limits: ZipLimits) -> Iterator[Source | FileErr
             if file_name.startswith(".") or file_name.upper() == "DICOMDIR":
                 continue
             rel = (base / rel_folder / file_name).as_posix()
-            yield from _file_sources(Path(folder) / file_name, rel, zip_limits)
+            yield from _file_sources(Path(folder) / file_name, rel, budget)
         yield from unreadable()
     yield from unreadable()
 
 
-def _file_sources(path: Path, name: str, zip_limits: ZipLimits) -> Iterator[Source | FileError]:
+def _file_sources(path: Path, name: str, budget: _Budget) -> Iterator[Source | FileError]:
     try:
         with path.open("rb") as fh:
             head = fh.read(132)
@@ -112,7 +155,7 @@ def _file_sources(path: Path, name: str, zip_limits: ZipLimits) -> Iterator[Sour
         yield FileError(name, ErrorCode.UNREADABLE, exc.strerror or "")
         return
     if _looks_like_zip(head):
-        yield from _zip_sources(path, name, zip_limits)
+        yield from _zip_sources(path, name, budget)
     else:
         yield Source(name=name, path=str(path), size=size)
 
@@ -133,19 +176,27 @@ def _safe_member_name(name: str) -> str | None:
     return posixpath.normpath(cleaned)
 
 
-def _zip_sources(path: Path, name: str, limits: ZipLimits) -> Iterator[Source | FileError]:
+def _zip_sources(path: Path, name: str, budget: _Budget) -> Iterator[Source | FileError]:
+    limits = budget.limits
     try:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
         yield FileError(name, ErrorCode.ZIP_CORRUPT, str(exc))
         return
-    if len(infos) > limits.max_entries:
-        yield FileError(name, ErrorCode.ZIP_TOO_LARGE, f"{len(infos)} entries")
-        return
     total = sum(info.file_size for info in infos)
-    if total > limits.max_total_bytes:
-        yield FileError(name, ErrorCode.ZIP_TOO_LARGE, f"{total} bytes uncompressed in total")
+    # Entries under the floor escape the per-entry ratio check; many of them together are
+    # still a bomb (600 x 1 MiB of zeros in 676 KB), so their sum is checked as one.
+    small = [info for info in infos if info.file_size < limits.ratio_floor_bytes]
+    small_total = sum(info.file_size for info in small)
+    small_ratio = small_total / max(sum(info.compress_size for info in small), 1)
+    if small_total >= limits.ratio_floor_bytes and small_ratio > limits.max_ratio:
+        detail = f"compression ratio {small_ratio:.0f}:1 over {len(small)} small entries"
+        yield FileError(name, ErrorCode.ZIP_TOO_LARGE, detail)
+        return
+    too_much = budget.take(len(infos), total)
+    if too_much is not None:
+        yield FileError(name, ErrorCode.ZIP_TOO_LARGE, too_much)
         return
     for info in infos:
         if info.is_dir():
@@ -179,7 +230,7 @@ def _entry_problem(info: zipfile.ZipInfo, limits: ZipLimits) -> tuple[ErrorCode,
         return ErrorCode.ZIP_ENCRYPTED, ""
     if info.file_size > limits.max_entry_bytes:
         return ErrorCode.ZIP_TOO_LARGE, f"entry of {info.file_size} bytes"
-    if info.file_size > limits.ratio_floor_bytes:
+    if info.file_size >= limits.ratio_floor_bytes:
         ratio = info.file_size / max(info.compress_size, 1)
         if ratio > limits.max_ratio:
             return ErrorCode.ZIP_TOO_LARGE, f"compression ratio {ratio:.0f}:1"
@@ -196,23 +247,52 @@ def _open_zip(path: str, mtime_ns: int) -> zipfile.ZipFile:
     return zipfile.ZipFile(path)
 
 
-def _read_member(path: str, member: str, max_bytes: int) -> bytes:
+@contextlib.contextmanager
+def _member_errors() -> Iterator[None]:
+    """Turn zipfile's and the OS's exceptions into IngestErrors with a reason."""
     try:
-        archive = _open_zip(path, os.stat(path).st_mtime_ns)
-        info = archive.getinfo(member)
-        if info.file_size > max_bytes:
-            raise IngestError(ErrorCode.ZIP_TOO_LARGE, f"entry of {info.file_size} bytes")
-        with archive.open(info) as fh:
-            # The header's size can lie: read at most one byte past it and check.
-            data = fh.read(info.file_size + 1)
-    except IngestError:
-        raise
+        yield
     except RuntimeError as exc:  # zipfile signals encrypted entries this way
         raise IngestError(ErrorCode.ZIP_ENCRYPTED, str(exc)) from exc
     except (zipfile.BadZipFile, KeyError, EOFError, ValueError, NotImplementedError) as exc:
         raise IngestError(ErrorCode.ZIP_CORRUPT, str(exc)) from exc
     except OSError as exc:
         raise IngestError(ErrorCode.UNREADABLE, exc.strerror or str(exc)) from exc
-    if len(data) != info.file_size:
-        raise IngestError(ErrorCode.ZIP_CORRUPT, "entry size differs from its header")
-    return data
+
+
+@contextlib.contextmanager
+def _open_member(path: str, member: str, limits: ZipLimits) -> Iterator[tuple[BinaryIO, int]]:
+    archive = _open_zip(path, os.stat(path).st_mtime_ns)
+    info = archive.getinfo(member)
+    if info.file_size > limits.max_entry_bytes:
+        raise IngestError(ErrorCode.ZIP_TOO_LARGE, f"entry of {info.file_size} bytes")
+    with archive.open(info) as fh:
+        yield fh, info.file_size
+
+
+@contextlib.contextmanager
+def _unpacked_member(path: str, member: str, limits: ZipLimits) -> Iterator[BinaryIO]:
+    """The entry unpacked into a seekable file, never more than its declared size."""
+    with contextlib.ExitStack() as stack:
+        with _member_errors(), _open_member(path, member, limits) as (fh, size):
+            if size <= limits.spool_in_memory_bytes:
+                out: BinaryIO = io.BytesIO()
+            else:
+                out = stack.enter_context(tempfile.TemporaryFile(prefix="iqa-entry-"))
+            # The header's size can lie: copy at most one byte past it and check.
+            copied = _copy_at_most(fh, out, size + 1)
+        if copied != size:
+            raise IngestError(ErrorCode.ZIP_CORRUPT, "entry size differs from its header")
+        out.seek(0)
+        yield out
+
+
+def _copy_at_most(src: BinaryIO, dst: BinaryIO, limit: int, chunk: int = 1024**2) -> int:
+    copied = 0
+    while copied < limit:
+        block = src.read(min(chunk, limit - copied))
+        if not block:
+            break
+        dst.write(block)
+        copied += len(block)
+    return copied

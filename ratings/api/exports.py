@@ -107,7 +107,7 @@ class ExportJobViewSet(JobActionsMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
-    def download(self, request: Request, pk=None):
+    def download(self, request: Request, pk=None, **kwargs):  # kwargs: format suffix
         job = self.get_object()
         if job.status != JobStatus.SUCCEEDED:
             return Response(

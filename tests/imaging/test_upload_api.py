@@ -133,3 +133,24 @@ def test_a_malformed_allow_flag_is_a_clear_400(people, study):
     )
     assert response.status_code == 400
     assert "allow_burned_in" in response.json()
+
+
+def test_subject_fields_are_hidden_from_a_manager_who_also_rates_on_the_dataset(people, study):
+    """Issue 12, found 8: a rater of study A who coordinates study B on the same dataset may
+    list the dataset's images, but not with the fields raters are blind to."""
+    from ratings.models import Membership, ReaderStudy, Role
+
+    rater = people[names.RATER]
+    other = ReaderStudy.objects.create(name="study B", dataset=study.dataset)
+    Membership.objects.create(user=rater, study=other, role=Role.COORDINATOR)
+    url = f"/api/v1/datasets/{study.dataset.pk}/images/"
+    fields = ("patient_key", "site_key", "patient_sex", "age_band")
+
+    rows = _client(rater).get(url).json()["results"]
+    assert rows and all(row[f] is None for row in rows for f in fields)
+    assert all(row["label"] for row in rows)  # the rest of the listing is still there
+
+    coordinator_rows = _client(people[names.COORDINATOR]).get(url).json()["results"]
+    assert all(row["patient_key"] for row in coordinator_rows)
+    staff_rows = _client(people[names.STAFF]).get(url).json()["results"]
+    assert all(row["patient_key"] for row in staff_rows)

@@ -1,0 +1,186 @@
+"""Issue 12, figure 3: every route x role, generated from the URL conf.
+
+Each route the resolver knows is requested (GET, with real ids in its path) as anonymous, a
+rater of the study, a rater of another study only, the coordinator, the researcher and
+staff; the status must be the one in EXPECTED. A new route without a row fails
+`test_every_route_has_a_row`, so nobody adds a door without saying who may open it.
+Unsafe methods are exercised by the tests of each feature; here a POST-only route shows
+405 to whoever may reach it and 404/403 to whoever may not.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pydicom.data
+import pytest
+from django.conf import settings
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.test import APIClient
+
+from imaging.models import IngestJob
+from ratings.models import ExportJob, ExportKind, Membership, ReaderStudy, Role, StudyImage
+from tests.factories import make_dataset, make_image_file, names, rate
+
+ROLES = ["anonymous", "rater", "other_rater", "coordinator", "researcher", "staff"]
+
+
+def _routes(patterns=None, prefix: str = ""):
+    """(route text, URL name, path parameter names) for every leaf route; admin excluded
+    (Django's admin has its own staff-only gate and is tested by Django)."""
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        text = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            if text.startswith("admin/"):
+                continue
+            yield from _routes(pattern.url_patterns, text)
+        elif isinstance(pattern, URLPattern):
+            yield text, pattern.name, tuple(pattern.pattern.regex.groupindex)
+
+
+ROUTES = {text: (name, params) for text, name, params in _routes()}
+
+# Method, then statuses in role order: anonymous, rater, other_rater, coordinator,
+# researcher, staff. API answers 403 to anonymous (session auth), pages redirect to login.
+# fmt: off
+EXPECTED: dict[str, tuple[str, int, int, int, int, int, int]] = {
+    '': ('GET', 302, 200, 200, 200, 200, 200),
+    'api/v1/': ('GET', 403, 200, 200, 200, 200, 200),
+    'api/v1/<drf_format_suffix:format>': ('GET', 403, 200, 200, 200, 200, 200),
+    'api/v1/^datasets/$': ('GET', 403, 200, 200, 200, 200, 200),
+    'api/v1/^datasets/(?P<pk>[^/.]+)/$': ('GET', 403, 404, 404, 200, 404, 200),
+    'api/v1/^exports/(?P<pk>[^/.]+)/$': ('GET', 403, 403, 404, 200, 200, 200),
+    'api/v1/^exports/(?P<pk>[^/.]+)/cancel/$': ('POST', 403, 403, 404, 202, 409, 409),
+    'api/v1/^exports/(?P<pk>[^/.]+)/download/$': ('GET', 403, 403, 404, 409, 409, 409),
+    'api/v1/^exports/(?P<pk>[^/.]+)/retry/$': ('POST', 403, 403, 404, 409, 409, 409),
+    'api/v1/^exports/(?P<pk>[^/.]+)\\.(?P<format>[a-z0-9]+)/?$': ('GET', 403, 403, 404, 200, 200, 200),  # noqa: E501
+    'api/v1/^ingest-jobs/$': ('GET', 403, 200, 200, 200, 200, 200),
+    'api/v1/^ingest-jobs/(?P<pk>[^/.]+)/$': ('GET', 403, 404, 404, 200, 404, 200),
+    'api/v1/^ingest-jobs/(?P<pk>[^/.]+)/cancel/$': ('POST', 403, 404, 404, 202, 404, 409),
+    'api/v1/^ingest-jobs/(?P<pk>[^/.]+)/retry/$': ('POST', 403, 404, 404, 409, 404, 409),
+    'api/v1/^studies/$': ('GET', 403, 200, 200, 200, 200, 200),
+    'api/v1/^studies/(?P<pk>[^/.]+)/$': ('GET', 403, 200, 404, 200, 200, 200),
+    'api/v1/^studies/(?P<pk>[^/.]+)\\.(?P<format>[a-z0-9]+)/?$': ('GET', 403, 200, 404, 200, 200, 200),  # noqa: E501
+    'api/v1/^studies\\.(?P<format>[a-z0-9]+)/?$': ('GET', 403, 200, 200, 200, 200, 200),
+    'api/v1/datasets/<int:dataset_pk>/images/': ('GET', 403, 404, 404, 200, 404, 200),
+    'api/v1/datasets/<int:pk>/uploads/': ('POST', 403, 404, 404, 400, 404, 400),
+    'api/v1/docs/': ('GET', 200, 200, 200, 200, 200, 200),
+    'api/v1/schema/': ('GET', 200, 200, 200, 200, 200, 200),
+    'api/v1/studies/<int:pk>/agreement/': ('GET', 403, 403, 404, 200, 200, 200),
+    'api/v1/studies/<int:pk>/exports/': ('GET', 403, 403, 404, 200, 200, 200),
+    'api/v1/studies/<int:pk>/exports/ratings.<str:fmt>': ('GET', 403, 403, 404, 200, 200, 200),
+    'api/v1/studies/<int:pk>/mos/': ('GET', 403, 403, 404, 200, 200, 200),
+    'api/v1/studies/<int:pk>/progress/': ('GET', 403, 403, 404, 200, 200, 200),
+    'api/v1/studies/<int:study_id>/assessments/': ('GET', 403, 200, 404, 200, 200, 200),
+    'api/v1/studies/<int:study_id>/assessments/<str:client_id>/': ('GET', 403, 200, 404, 404, 404, 404),  # noqa: E501
+    'api/v1/studies/<int:study_id>/images/<int:image_id>/': ('GET', 403, 200, 404, 403, 403, 200),  # noqa: E501
+    'api/v1/studies/<int:study_id>/worklist/': ('GET', 403, 200, 404, 403, 403, 200),
+    'healthz': ('GET', 200, 200, 200, 200, 200, 200),
+    'login/': ('GET', 200, 200, 200, 200, 200, 200),
+    'logout/': ('POST', 302, 302, 302, 302, 302, 302),
+    'studies/': ('GET', 302, 200, 200, 200, 200, 200),
+    'studies/<int:pk>/dashboard/': ('GET', 302, 403, 404, 200, 200, 200),
+    'studies/<int:pk>/images/<int:image_pk>/': ('GET', 302, 403, 404, 200, 200, 200),
+    'studies/<int:pk>/report/': ('GET', 302, 403, 404, 200, 200, 200),
+    'studies/<int:pk>/setup/': ('GET', 302, 403, 404, 200, 403, 200),
+    'studies/<int:pk>/setup/dimensions/': ('GET', 302, 403, 404, 200, 403, 200),
+    'studies/<int:pk>/setup/images/': ('GET', 302, 403, 404, 200, 403, 200),
+    'studies/<int:pk>/setup/members/': ('GET', 302, 403, 404, 200, 403, 200),
+    'studies/<int:pk>/setup/members/<int:mpk>/': ('POST', 302, 403, 404, 302, 403, 404),
+    'studies/<int:study_id>/read/': ('GET', 302, 200, 404, 403, 403, 200),
+    'studies/new/': ('GET', 302, 403, 403, 403, 403, 200),
+    'wado/': ('GET', 302, 200, 403, 200, 200, 200),
+    'api/v1/^exports/(?P<pk>[^/.]+)/cancel\\.(?P<format>[a-z0-9]+)/?$': ('POST', 403, 403, 404, 202, 409, 409),  # noqa: E501
+    'api/v1/^exports/(?P<pk>[^/.]+)/download\\.(?P<format>[a-z0-9]+)/?$': ('GET', 403, 403, 404, 409, 409, 409),  # noqa: E501
+    'api/v1/^exports/(?P<pk>[^/.]+)/retry\\.(?P<format>[a-z0-9]+)/?$': ('POST', 403, 403, 404, 409, 409, 409),  # noqa: E501
+}
+# fmt: on
+
+
+@pytest.fixture
+def world(people, study):
+    """The study (alice and bob rate, carol coordinates, dave researches), a second study on
+    another dataset that eve rates, and one of every object a route can name."""
+    other = ReaderStudy.objects.create(name="other study", dataset=make_dataset(n_images=1))
+    StudyImage.objects.create(study=other, image=other.dataset.images.first())
+    Membership.objects.create(user=people[names.OUTSIDER], study=other, role=Role.RATER)
+    image = study.dataset.images.first()
+    assessment = rate(study, people[names.RATER], image, {})
+    ingest = IngestJob.objects.create(
+        dataset=study.dataset, created_by=people[names.COORDINATOR], upload_dir="/nonexistent"
+    )
+    export = ExportJob.objects.create(study=study, kind=ExportKind.MOS_CSV)
+    member = Membership.objects.filter(study=study, role=Role.RATER).first()
+    stored = Path(settings.MEDIA_ROOT) / "matrix.dcm"
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    stored.write_bytes(Path(pydicom.data.get_testdata_file("CT_small.dcm")).read_bytes())
+    wado_file = make_image_file(image, "matrix.dcm")
+    users = {
+        "anonymous": None,
+        "rater": people[names.RATER],
+        "other_rater": people[names.OUTSIDER],
+        "coordinator": people[names.COORDINATOR],
+        "researcher": people[names.RESEARCHER],
+        "staff": people[names.STAFF],
+    }
+    return {
+        "users": users,
+        "study": study.pk,
+        "dataset": study.dataset.pk,
+        "image": image.pk,
+        "client_id": str(assessment.client_id),
+        "ingest": ingest.pk,
+        "export": export.pk,
+        "member": member.pk,
+        "wado": f"?requestType=WADO&objectUID={wado_file.sop_instance_uid}",
+    }
+
+
+def _path(route: str, world: dict) -> str:
+    name, params = ROUTES[route]
+    owner = {"datasets": "dataset", "ingest-jobs": "ingest", "exports": "export"}
+    first = re.sub(r"^\^?(api/v1/)?\^?", "", route).split("/")[0].split("\\")[0]
+    values = {
+        "pk": world[owner.get(first, "study")],
+        "dataset_pk": world["dataset"],
+        "study_id": world["study"],
+        "image_id": world["image"],
+        "image_pk": world["image"],
+        "client_id": world["client_id"],
+        "mpk": world["member"],
+        "fmt": "csv",
+        "format": "json",
+    }
+    kwargs = {p: values[p] for p in params}
+    if name == "api-root" and "format" in kwargs:
+        return "/api/v1/.json"
+    return reverse(name, kwargs=kwargs) + (world["wado"] if name == "wado-uri" else "")
+
+
+def test_every_route_has_a_row():
+    missing = sorted(set(ROUTES) - set(EXPECTED))
+    gone = sorted(set(EXPECTED) - set(ROUTES))
+    assert not missing, f"routes without a row in EXPECTED: {missing}"
+    assert not gone, f"rows for routes that no longer exist: {gone}"
+
+
+@pytest.mark.parametrize("route", sorted(ROUTES))
+def test_route_answers_each_role_as_expected(route, world):
+    path = _path(route, world)
+    staff = APIClient()
+    staff.force_login(world["users"]["staff"])
+    # A route that only takes POST (cancel, retry, upload, logout, remove) is tried with an
+    # empty POST: its answers then say who may act (the roles run in order, on shared rows).
+    method = "post" if staff.get(path).status_code == 405 else "get"
+    got = []
+    for role in ROLES:
+        client = APIClient()
+        user = world["users"][role]
+        if user is not None:
+            client.force_login(user)
+        got.append(getattr(client, method)(path).status_code)
+    expected = EXPECTED.get(route)
+    assert (method.upper(), *got) == expected, (
+        f"{route} -> {method} {path}: {dict(zip(ROLES, got, strict=True))}"
+    )
