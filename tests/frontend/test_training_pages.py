@@ -154,5 +154,23 @@ def test_a_researcher_launches_a_run_and_watches_it_train(
     page.goto(f"{live_server.url}/training/")
     assert page.locator("tr[data-version] .active-flag").count() == 1
     accessible("/training/ with a run and a version")
+
+    # A long run: the page shows its epochs and curves as they come (no reload), and stops it.
+    page.get_by_role("link", name="New training run").click()
+    page.select_option("#id_study", str(study.pk))
+    for name, value in {"epochs": "300", "batch_size": "4", "input_width": "32",
+                        "input_height": "48"}.items():  # fmt: skip
+        page.fill(f"#id_{name}", value)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Launch training run").click()
+    assert page.locator("#run-epoch").inner_text() == "0 / 300"
+    page.evaluate("() => { window.__samePage = true; }")
+    page.wait_for_selector("#curves svg path.line", timeout=120_000)
+    assert page.evaluate("() => window.__samePage") is True
+    assert page.locator("#run-status").inner_text() == "running"
+    page.get_by_role("button", name="Cancel").click()
+    page.wait_for_selector("#run-status.status-cancelled", timeout=60_000)
+    assert page.get_by_role("button", name="Retry").is_visible()
+    assert page.locator("#curves svg path.line").count() >= 1  # the epochs it had, still drawn
     assert violations == []
     assert not failures, "\n\n".join(failures)
