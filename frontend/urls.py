@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import dashboard, datasets, exports, reading, study_setup, views
+from . import dashboard, datasets, exports, reading, study_setup, training, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
@@ -38,6 +38,9 @@ urlpatterns = [
         exports.release_download,
         name="study-release-download",
     ),
+    path("training/", training.run_list, name="training-runs"),
+    path("training/new/", training.launch, name="training-new"),
+    path("training/runs/<int:pk>/", training.run_page, name="training-run"),
     path("datasets/", datasets.dataset_index, name="dataset-index"),
     path("datasets/<int:pk>/", datasets.dataset_page, name="dataset-page"),
     path("datasets/<int:pk>/images/<int:image_pk>/", datasets.image_view, name="dataset-image"),

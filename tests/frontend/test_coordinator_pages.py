@@ -60,10 +60,9 @@ def test_the_coordinators_home_shows_progress_and_actions(client, study, people)
     assert "<strong>1</strong> of 2 raters finished" in html
     for action in ("dashboard", "setup", "exports"):
         assert f"/studies/{study.pk}/{action}/" in html
-    assert "/training/" not in html  # no training page in this build
+    assert "/training/" not in html  # the Training link is the researchers'
 
 
-@pytest.mark.urls("tests.frontend.urls_with_training")
 def test_researchers_get_releases_and_training_links(client, study, people):
     client.force_login(people[names.RESEARCHER])
     html = client.get("/").content.decode()
