@@ -11,7 +11,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from inference import runs
-from inference.api import TrainingRunSerializer
 from inference.models import ModelVersion, TrainingRun
 from iqa_platform.jobs import FINISHED
 from ratings.permissions import Action, can, studies_for
@@ -128,7 +127,7 @@ def run_page(request: HttpRequest, pk: int) -> HttpResponse:
         "version": version,
         "finished": finished,
         "may_control": can(request.user, run.study, Action.TRAIN_MODELS),
-        "run_data": TrainingRunSerializer(run).data,
+        "run_data": runs.run_state(run),
         "columns": [label for _, label in columns],
         "parts": [
             (

@@ -46,6 +46,27 @@ class RunRejected(ValueError):
         self.problems = problems
 
 
+# What a run's page and its API resource show (the page's script polls the API for more).
+RUN_FIELDS = (
+    "id", "study_id", "dimension_key", "target", "arch", "config", "split_id", "hold_out_by",
+    "hold_out", "status", "progress", "error", "attempts", "epoch", "n_epochs", "step",
+    "n_steps", "images_per_s", "eta_s", "history", "metrics", "counts",
+)  # fmt: skip
+
+
+def run_state(run: TrainingRun) -> dict[str, Any]:
+    """The run as plain JSON-ready data (ids under the API's names: study, split)."""
+    data = {field: getattr(run, field) for field in RUN_FIELDS}
+    data["study"] = data.pop("study_id")
+    data["split"] = data.pop("split_id")
+    version = ModelVersion.objects.filter(run=run).values_list("pk", flat=True).first()
+    data["model_version"] = version
+    for stamp in ("created_at", "started_at", "finished_at"):
+        value = getattr(run, stamp)
+        data[stamp] = value.isoformat() if value else None
+    return data
+
+
 def enqueue(run_id: int) -> None:
     celery.enqueue(TASK, job_id=run_id)
 
