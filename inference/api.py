@@ -139,7 +139,7 @@ class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
-    def download(self, request: Request, pk=None):
+    def download(self, request: Request, pk=None, format=None):
         version = self.get_object()
         path = Path(settings.MEDIA_ROOT) / version.checkpoint
         if not path.is_file():
@@ -155,7 +155,7 @@ class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=None)
     @action(detail=True, methods=["post"])
-    def activate(self, request: Request, pk=None) -> Response:
+    def activate(self, request: Request, pk=None, format=None) -> Response:
         version = self.get_object()
         if not can(request.user, version.study, Action.TRAIN_MODELS):
             raise PermissionDenied("Only the study's researchers activate model versions.")

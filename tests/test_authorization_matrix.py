@@ -10,6 +10,7 @@ Unsafe methods are exercised by the tests of each feature; here a POST-only rout
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -19,8 +20,12 @@ from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
+from imaging.chunked import create_session
 from imaging.models import IngestJob
+from inference.models import ModelVersion, TrainingRun
+from iqa_platform.jobs import JobStatus
 from ratings.models import ExportJob, ExportKind, Membership, ReaderStudy, Role, StudyImage
+from ratings.worklist import item_token
 from tests.factories import make_dataset, make_image_file, names, rate
 
 ROLES = ["anonymous", "rater", "other_rater", "coordinator", "researcher", "staff"]
@@ -52,18 +57,36 @@ EXPECTED: dict[str, tuple[str, int, int, int, int, int, int]] = {
     'api/v1/^datasets/(?P<pk>[^/.]+)/$': ('GET', 403, 404, 404, 200, 404, 200),
     'api/v1/^exports/(?P<pk>[^/.]+)/$': ('GET', 403, 403, 404, 200, 200, 200),
     'api/v1/^exports/(?P<pk>[^/.]+)/cancel/$': ('POST', 403, 403, 404, 202, 409, 409),
+    'api/v1/^exports/(?P<pk>[^/.]+)/cancel\\.(?P<format>[a-z0-9]+)/?$': ('POST', 403, 403, 404, 202, 409, 409),  # noqa: E501
     'api/v1/^exports/(?P<pk>[^/.]+)/download/$': ('GET', 403, 403, 404, 409, 409, 409),
+    'api/v1/^exports/(?P<pk>[^/.]+)/download\\.(?P<format>[a-z0-9]+)/?$': ('GET', 403, 403, 404, 409, 409, 409),  # noqa: E501
     'api/v1/^exports/(?P<pk>[^/.]+)/retry/$': ('POST', 403, 403, 404, 409, 409, 409),
+    'api/v1/^exports/(?P<pk>[^/.]+)/retry\\.(?P<format>[a-z0-9]+)/?$': ('POST', 403, 403, 404, 409, 409, 409),  # noqa: E501
     'api/v1/^exports/(?P<pk>[^/.]+)\\.(?P<format>[a-z0-9]+)/?$': ('GET', 403, 403, 404, 200, 200, 200),  # noqa: E501
     'api/v1/^ingest-jobs/$': ('GET', 403, 200, 200, 200, 200, 200),
     'api/v1/^ingest-jobs/(?P<pk>[^/.]+)/$': ('GET', 403, 404, 404, 200, 404, 200),
     'api/v1/^ingest-jobs/(?P<pk>[^/.]+)/cancel/$': ('POST', 403, 404, 404, 202, 404, 409),
     'api/v1/^ingest-jobs/(?P<pk>[^/.]+)/retry/$': ('POST', 403, 404, 404, 409, 404, 409),
+    'api/v1/^model-versions/$': ('GET', 403, 200, 200, 200, 200, 200),
+    'api/v1/^model-versions/(?P<pk>[^/.]+)/$': ('GET', 403, 404, 404, 200, 200, 200),
+    'api/v1/^model-versions/(?P<pk>[^/.]+)/activate/$': ('POST', 403, 404, 404, 403, 200, 200),
+    'api/v1/^model-versions/(?P<pk>[^/.]+)/download/$': ('GET', 403, 404, 404, 200, 200, 200),
     'api/v1/^studies/$': ('GET', 403, 200, 200, 200, 200, 200),
     'api/v1/^studies/(?P<pk>[^/.]+)/$': ('GET', 403, 200, 404, 200, 200, 200),
+    'api/v1/^studies/(?P<pk>[^/.]+)/state/$': ('POST', 403, 403, 404, 400, 403, 400),
+    'api/v1/^studies/(?P<pk>[^/.]+)/state\\.(?P<format>[a-z0-9]+)/?$': ('POST', 403, 403, 404, 400, 403, 400),  # noqa: E501
     'api/v1/^studies/(?P<pk>[^/.]+)\\.(?P<format>[a-z0-9]+)/?$': ('GET', 403, 200, 404, 200, 200, 200),  # noqa: E501
+    'api/v1/^studies/(?P<study_pk>\\d+)/dimensions/$': ('GET', 403, 403, 404, 200, 403, 200),
+    'api/v1/^studies/(?P<study_pk>\\d+)/dimensions/(?P<pk>[^/.]+)/$': ('GET', 403, 403, 404, 200, 403, 200),  # noqa: E501
+    'api/v1/^studies/(?P<study_pk>\\d+)/dimensions/(?P<pk>[^/.]+)\\.(?P<format>[a-z0-9]+)/?$': ('GET', 403, 403, 404, 200, 403, 200),  # noqa: E501
+    'api/v1/^studies/(?P<study_pk>\\d+)/dimensions\\.(?P<format>[a-z0-9]+)/?$': ('GET', 403, 403, 404, 200, 403, 200),  # noqa: E501
     'api/v1/^studies\\.(?P<format>[a-z0-9]+)/?$': ('GET', 403, 200, 200, 200, 200, 200),
+    'api/v1/^training-runs/$': ('GET', 403, 200, 200, 200, 200, 200),
+    'api/v1/^training-runs/(?P<pk>[^/.]+)/$': ('GET', 403, 404, 404, 200, 200, 200),
+    'api/v1/^training-runs/(?P<pk>[^/.]+)/cancel/$': ('POST', 403, 404, 404, 403, 409, 409),
+    'api/v1/^training-runs/(?P<pk>[^/.]+)/retry/$': ('POST', 403, 404, 404, 403, 202, 409),
     'api/v1/datasets/<int:dataset_pk>/images/': ('GET', 403, 404, 404, 200, 404, 200),
+    'api/v1/datasets/<int:pk>/upload-sessions/': ('POST', 403, 404, 404, 400, 404, 400),
     'api/v1/datasets/<int:pk>/uploads/': ('POST', 403, 404, 404, 400, 404, 400),
     'api/v1/docs/': ('GET', 200, 200, 200, 200, 200, 200),
     'api/v1/schema/': ('GET', 200, 200, 200, 200, 200, 200),
@@ -74,26 +97,42 @@ EXPECTED: dict[str, tuple[str, int, int, int, int, int, int]] = {
     'api/v1/studies/<int:pk>/progress/': ('GET', 403, 403, 404, 200, 200, 200),
     'api/v1/studies/<int:study_id>/assessments/': ('GET', 403, 200, 404, 200, 200, 200),
     'api/v1/studies/<int:study_id>/assessments/<str:client_id>/': ('GET', 403, 200, 404, 404, 404, 404),  # noqa: E501
-    'api/v1/studies/<int:study_id>/images/<int:image_id>/': ('GET', 403, 200, 404, 403, 403, 200),  # noqa: E501
+    'api/v1/studies/<int:study_id>/items/<str:item>/': ('GET', 403, 200, 404, 403, 403, 404),
+    'api/v1/studies/<int:study_id>/items/<str:item>/file/': ('GET', 302, 200, 404, 403, 403, 404),
     'api/v1/studies/<int:study_id>/worklist/': ('GET', 403, 200, 404, 403, 403, 200),
+    'api/v1/upload-sessions/<str:sid>/': ('GET', 403, 404, 404, 200, 404, 404),
+    'api/v1/upload-sessions/<str:sid>/files/<int:index>/': ('POST', 403, 405, 405, 405, 405, 405),
+    'api/v1/upload-sessions/<str:sid>/finish/': ('POST', 403, 404, 404, 400, 404, 404),
+    'datasets/': ('GET', 302, 403, 403, 200, 403, 200),
+    'datasets/<int:pk>/': ('GET', 302, 404, 404, 200, 404, 200),
+    'datasets/<int:pk>/images/<int:image_pk>/': ('GET', 302, 404, 404, 200, 404, 200),
+    'datasets/<int:pk>/images/<int:image_pk>/thumbnail/': ('GET', 302, 404, 404, 404, 404, 404),
     'healthz': ('GET', 200, 200, 200, 200, 200, 200),
     'login/': ('GET', 200, 200, 200, 200, 200, 200),
     'logout/': ('POST', 302, 302, 302, 302, 302, 302),
     'studies/': ('GET', 302, 200, 200, 200, 200, 200),
     'studies/<int:pk>/dashboard/': ('GET', 302, 403, 404, 200, 200, 200),
+    'studies/<int:pk>/dashboard/status/': ('GET', 302, 403, 404, 200, 200, 200),
+    'studies/<int:pk>/exports/': ('GET', 302, 403, 404, 200, 200, 200),
+    'studies/<int:pk>/exports/release/': ('POST', 302, 403, 404, 400, 403, 400),
+    'studies/<int:pk>/exports/split/': ('POST', 302, 403, 404, 400, 403, 400),
+    'studies/<int:pk>/exports/start/': ('POST', 302, 403, 404, 302, 403, 302),
     'studies/<int:pk>/images/<int:image_pk>/': ('GET', 302, 403, 404, 200, 200, 200),
+    'studies/<int:pk>/releases/<int:version>/': ('GET', 302, 403, 404, 404, 404, 404),
+    'studies/<int:pk>/releases/<int:version>/download/': ('GET', 302, 403, 404, 404, 404, 404),
     'studies/<int:pk>/report/': ('GET', 302, 403, 404, 200, 200, 200),
     'studies/<int:pk>/setup/': ('GET', 302, 403, 404, 200, 403, 200),
     'studies/<int:pk>/setup/dimensions/': ('GET', 302, 403, 404, 200, 403, 200),
     'studies/<int:pk>/setup/images/': ('GET', 302, 403, 404, 200, 403, 200),
     'studies/<int:pk>/setup/members/': ('GET', 302, 403, 404, 200, 403, 200),
-    'studies/<int:pk>/setup/members/<int:mpk>/': ('POST', 302, 403, 404, 302, 403, 404),
+    'studies/<int:pk>/setup/members/<int:mpk>/': ('POST', 302, 403, 404, 302, 403, 302),
+    'studies/<int:pk>/setup/state/': ('POST', 302, 403, 404, 302, 403, 302),
     'studies/<int:study_id>/read/': ('GET', 302, 200, 404, 403, 403, 200),
     'studies/new/': ('GET', 302, 403, 403, 403, 403, 200),
+    'training/': ('GET', 302, 403, 403, 200, 200, 200),
+    'training/new/': ('GET', 302, 403, 403, 403, 200, 200),
+    'training/runs/<int:pk>/': ('GET', 302, 404, 404, 200, 200, 200),
     'wado/': ('GET', 302, 200, 403, 200, 200, 200),
-    'api/v1/^exports/(?P<pk>[^/.]+)/cancel\\.(?P<format>[a-z0-9]+)/?$': ('POST', 403, 403, 404, 202, 409, 409),  # noqa: E501
-    'api/v1/^exports/(?P<pk>[^/.]+)/download\\.(?P<format>[a-z0-9]+)/?$': ('GET', 403, 403, 404, 409, 409, 409),  # noqa: E501
-    'api/v1/^exports/(?P<pk>[^/.]+)/retry\\.(?P<format>[a-z0-9]+)/?$': ('POST', 403, 403, 404, 409, 409, 409),  # noqa: E501
 }
 # fmt: on
 
@@ -116,6 +155,18 @@ def world(people, study):
     stored.parent.mkdir(parents=True, exist_ok=True)
     stored.write_bytes(Path(pydicom.data.get_testdata_file("CT_small.dcm")).read_bytes())
     wado_file = make_image_file(image, "matrix.dcm")
+    run = TrainingRun.objects.create(
+        study=study, dimension_key="gray-level", target="regression", arch="convnet4",
+        status=JobStatus.FAILED,
+    )  # fmt: skip
+    (Path(settings.MEDIA_ROOT) / "matrix.pt").write_bytes(b"checkpoint")
+    version = ModelVersion.objects.create(
+        run=run, study=study, dimension_key="gray-level", arch="convnet4", target="regression",
+        checkpoint="matrix.pt", checkpoint_sha256="0" * 64, labels_fingerprint="0" * 64,
+    )  # fmt: skip
+    session = create_session(
+        study.dataset, people[names.COORDINATOR], [{"name": "a.dcm", "size": 10}], False
+    )
     users = {
         "anonymous": None,
         "rater": people[names.RATER],
@@ -134,12 +185,20 @@ def world(people, study):
         "export": export.pk,
         "member": member.pk,
         "wado": f"?requestType=WADO&objectUID={wado_file.sop_instance_uid}",
+        "run": run.pk,
+        "version": version.pk,
+        "session": session.id,
+        "item": item_token(study.pk, people[names.RATER].pk, image.pk, 0),
+        "dimension": study.dimensions.first().pk,
     }
 
 
 def _path(route: str, world: dict) -> str:
     name, params = ROUTES[route]
-    owner = {"datasets": "dataset", "ingest-jobs": "ingest", "exports": "export"}
+    owner = {
+        "datasets": "dataset", "ingest-jobs": "ingest", "exports": "export",
+        "training-runs": "run", "model-versions": "version",
+    }  # fmt: skip
     first = re.sub(r"^\^?(api/v1/)?\^?", "", route).split("/")[0].split("\\")[0]
     values = {
         "pk": world[owner.get(first, "study")],
@@ -151,7 +210,16 @@ def _path(route: str, world: dict) -> str:
         "mpk": world["member"],
         "fmt": "csv",
         "format": "json",
+        "study_pk": world["study"],
+        "item": world["item"],
+        "sid": world["session"],
+        "index": 0,
+        # No release is frozen in this world: the release routes answer 404 to all but
+        # anonymous (the release pages' own tests check who may see a real one).
+        "version": 999,
     }
+    if name.startswith("study-dimension"):
+        values["pk"] = world["dimension"]
     kwargs = {p: values[p] for p in params}
     if name == "api-root" and "format" in kwargs:
         return "/api/v1/.json"
@@ -181,6 +249,8 @@ def test_route_answers_each_role_as_expected(route, world):
             client.force_login(user)
         got.append(getattr(client, method)(path).status_code)
     expected = EXPECTED.get(route)
+    if os.environ.get("IQA_PRINT_MATRIX"):
+        print(f"MATRIX {route!r}: {(method.upper(), *got)!r},")
     assert (method.upper(), *got) == expected, (
         f"{route} -> {method} {path}: {dict(zip(ROLES, got, strict=True))}"
     )

@@ -117,7 +117,7 @@ class StudyViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=StateChangeSerializer, responses=StudySerializer)
     @action(detail=True, methods=["post"], url_path="state")
-    def change_state(self, request: Request, pk=None) -> Response:
+    def change_state(self, request: Request, pk=None, format=None) -> Response:
         """Close, reopen or archive the study (coordinators). Nothing rated is deleted."""
         study = get_study(request.user, pk, Action.MANAGE_STUDY)
         change = StateChangeSerializer(data=request.data)
