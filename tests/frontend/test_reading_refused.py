@@ -1,14 +1,15 @@
 """A rating the server refuses is never lost or shown as saved.
 
-Refusals here are real ones: the coordinator closes the study while the rater is reading, so the
-server answers 403 `permission_denied` (not a credentials problem: logging in again would not help).
+Refusals here are real ones, made while the rater is reading: the rater's role in the study is
+withdrawn, so the server answers 403 `permission_denied` (not a credentials problem: logging in
+again would not help); or the coordinator closes the study (409 `study_closed`).
 """
 
 import json
 
 import pytest
 
-from ratings.models import Assessment
+from ratings.models import Assessment, Membership, Role
 from tests.factories import names
 from tests.frontend.reading_fixtures import chest_dataset, make_reading_study
 
@@ -51,7 +52,8 @@ def test_a_rating_refused_with_a_403_stays_in_the_browser_visible_and_can_be_sen
     page.goto(f"{live_server.url}/studies/{study.id}/read/")
     wait_rendered(page, 1)
     first = page.locator("#image-label").inner_text()
-    close(study)
+    membership = Membership.objects.filter(study=study, user=people[names.RATER])
+    membership.update(role=Role.RESEARCHER)  # may still see the study, no longer rate it
     rate(page, gray_level=4, sharpness=5, acceptable=1)
     held = page.locator("#held")
     held.wait_for(state="visible")
@@ -72,8 +74,8 @@ def test_a_rating_refused_with_a_403_stays_in_the_browser_visible_and_can_be_sen
     ]
     assert saved["ratings"][0]["refused"]["code"] == "permission_denied"
 
-    # The study is opened again: sent again, stored once, and the page forgets it.
-    close(study, is_open=True)
+    # The role is given back: sent again, stored once, and the page forgets it.
+    membership.update(role=Role.RATER)
     page.click("#held-retry")
     held.wait_for(state="hidden")
     wait_sent(page)
@@ -100,7 +102,7 @@ def test_a_refused_change_is_rolled_back_on_the_page_with_the_reason(
     notice = page.locator("#notice")
     notice.wait_for(state="visible")
     assert "change" in notice.inner_text() and "not saved" in notice.inner_text()
-    assert "You may not rate in this study" in notice.inner_text()
+    assert "is closed: it takes no new or changed ratings" in notice.inner_text()
     wait_sent(page)
 
     # The page shows what the server has (4), not the refused 8.

@@ -11,7 +11,7 @@ ALLOWED = {
     names.RATER: {Action.VIEW_STUDY, Action.RATE},
     names.RATER2: {Action.VIEW_STUDY, Action.RATE},
     names.COORDINATOR: {Action.VIEW_STUDY, Action.VIEW_RESULTS, Action.MANAGE_STUDY},
-    names.RESEARCHER: {Action.VIEW_STUDY, Action.VIEW_RESULTS},
+    names.RESEARCHER: {Action.VIEW_STUDY, Action.VIEW_RESULTS, Action.TRAIN_MODELS},
     names.OUTSIDER: set(),
     names.STAFF: set(Action),
 }
