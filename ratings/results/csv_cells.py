@@ -39,6 +39,8 @@ def pg_safe(expression: str) -> str:
         "E'\\t'" if c == "\t" else "E'\\r'" if c == "\r" else f"'{c}'" for c in FORMULA_STARTS
     )
     quote = "''''"  # SQL for a one-character string holding a single quote
+    # Parenthesised: `'' || d.categories ->> r.value` would apply || before ->>.
+    expression = f"({expression})"
     return (
         f"(CASE WHEN left({expression}, 1) IN ({starts}) "
         f"THEN {quote} || {expression} ELSE {expression} END)"
