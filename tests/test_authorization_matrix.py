@@ -197,7 +197,7 @@ def _path(route: str, world: dict) -> str:
     name, params = ROUTES[route]
     owner = {
         "datasets": "dataset", "ingest-jobs": "ingest", "exports": "export",
-        "training-runs": "run", "model-versions": "version",
+        "training-runs": "run", "model-versions": "version", "training": "run",
     }  # fmt: skip
     first = re.sub(r"^\^?(api/v1/)?\^?", "", route).split("/")[0].split("\\")[0]
     values = {
