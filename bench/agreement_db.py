@@ -43,15 +43,8 @@ def build_study(n_images: int, n_raters: int, missing: float = 0.1, seed: int = 
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from ratings.models import (
-        Assessment,
-        Dataset,
-        Dimension,
-        Membership,
-        RaterProfile,
-        ReaderStudy,
-        Role,
-    )
+    from imaging.models import Dataset
+    from ratings.models import Assessment, Dimension, Membership, RaterProfile, ReaderStudy, Role
 
     name = f"bench-db-{n_images}x{n_raters}"
     study = ReaderStudy.objects.filter(name=name).first()

@@ -78,7 +78,7 @@ def _bare_loop(files: list[Path]) -> float:
 
 def _ingest(files: list[Path], folder: Path, workers: int) -> tuple[float, int]:
     from imaging.ingest import ingest_paths
-    from ratings.models import Dataset
+    from imaging.models import Dataset
 
     dataset = Dataset.objects.create(name=f"bench-ingest-{time.time_ns()}")
     try:
@@ -97,7 +97,7 @@ def _ingest(files: list[Path], folder: Path, workers: int) -> tuple[float, int]:
 def _delete(dataset) -> None:
     from django.conf import settings
 
-    from ratings.models import Image
+    from imaging.models import Image
 
     for image in Image.objects.filter(dataset=dataset).exclude(thumbnail=""):
         image.thumbnail.delete(save=False)

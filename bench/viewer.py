@@ -59,13 +59,8 @@ def _setup(n_images: int, work: Path) -> int:
 
     from demo.seeding import chest_paper_dimensions
     from imaging.ingest import ingest_paths
-    from ratings.models import (
-        Dataset,
-        Membership,
-        ReaderStudy,
-        Role,
-        StudyImage,
-    )
+    from imaging.models import Dataset
+    from ratings.models import Membership, ReaderStudy, Role, StudyImage
 
     call_command("migrate", verbosity=0)
     folder = work / "in"
