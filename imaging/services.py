@@ -17,13 +17,24 @@ def image_file_paths(image_id: int) -> list[Path]:
     return [Path(f.file.path) for f in files]
 
 
+def representative_files(image_ids) -> dict[int, Path]:
+    """For each image, the file a 2-D model reads: the middle one of a stack (the only one of
+    a radiograph); one query for all of them. An image with no file is left out."""
+    stacks: dict[int, list[Path]] = {}
+    files = ImageFile.objects.filter(image_id__in=list(image_ids)).order_by(
+        "image_id", "position", "instance_number", "id"
+    )
+    for f in files.only("id", "image_id", "file"):
+        stacks.setdefault(f.image_id, []).append(Path(f.file.path))
+    return {image_id: paths[len(paths) // 2] for image_id, paths in stacks.items()}
+
+
 def representative_file(image_id: int) -> Path:
-    """The file a 2-D model reads for an image: the middle one of a stack (the only one of a
-    radiograph). Raises Image.DoesNotExist if the image has no file."""
-    paths = image_file_paths(image_id)
-    if not paths:
+    """representative_files for one image; raises Image.DoesNotExist if it has no file."""
+    found = representative_files([image_id]).get(image_id)
+    if found is None:
         raise Image.DoesNotExist(f"image {image_id} has no file")
-    return paths[len(paths) // 2]
+    return found
 
 
 def wado_image_ids(image: Image) -> list[str]:

@@ -12,7 +12,8 @@ import numpy as np
 import torch
 from django.conf import settings
 
-from imaging.services import representative_file
+from imaging.models import Image
+from imaging.services import representative_files
 from ratings.services.labels import study_labels
 
 from .iqm_regression import IQMRegression
@@ -83,10 +84,10 @@ def predict_study(version: ModelVersion, study, part: str = "") -> Iterator[Pred
     """Every image of the study (or of one part of the version's split), scored."""
     predictor = Predictor(version)
     labels = study_labels(study, version.dimension_key, version.split)
-    for image in labels.images:
-        if part and image.part != part:
-            continue
-        score, probabilities, uncertainty = predictor.score_file(
-            representative_file(image.image_id)
-        )
+    images = [image for image in labels.images if not part or image.part == part]
+    files = representative_files(image.image_id for image in images)
+    for image in images:
+        if image.image_id not in files:
+            raise Image.DoesNotExist(f"image {image.image_id} has no file")
+        score, probabilities, uncertainty = predictor.score_file(files[image.image_id])
         yield Prediction(image.image_id, image.label, score, probabilities, uncertainty)

@@ -20,7 +20,7 @@ import numpy as np
 from django.conf import settings
 from django.db import transaction
 
-from imaging.services import representative_file
+from imaging.services import representative_files
 from iqa_platform import celery
 from iqa_platform.jobs import JobContext, JobError, run_job
 from ratings.models import DimensionKind, ReaderStudy, Split
@@ -183,7 +183,9 @@ def split_parts(run: TrainingRun, labels: StudyLabels) -> dict[str, PartData]:
     group_of = {"site": "site_key", "manufacturer": "manufacturer"}.get(run.hold_out_by)
     held = set(run.hold_out)
     parts: dict[str, PartData] = {}
-    for image in labels.rated():
+    rated = labels.rated()
+    files = representative_files(image.image_id for image in rated)
+    for image in rated:
         value = _target_of(labels, image, run.target)
         if value is None:
             continue
@@ -194,7 +196,7 @@ def split_parts(run: TrainingRun, labels: StudyLabels) -> dict[str, PartData]:
             part = "out_of_site"
         data = parts.setdefault(part, PartData([], np.array([]), []))
         data.images.append(image)
-        data.files.append(representative_file(image.image_id))
+        data.files.append(files[image.image_id])
     for data in parts.values():
         data.targets = np.array(
             [_target_of(labels, image, run.target) for image in data.images],

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -66,7 +67,5 @@ class JobActionsMixin:
         return self._answer(request, job, jobs.retry(job, type(self).enqueue_job), "retried")
 
     def check_control(self, request: Request, job) -> None:
-        from rest_framework.exceptions import PermissionDenied
-
         if not self.may_control(request, job):
             raise PermissionDenied("You may not control this job.")

@@ -289,9 +289,6 @@ class JobContext:
             return None
         return None if row is None else not row[0]
 
-    def cancelled(self) -> bool:
-        return self.model.objects.filter(pk=self.job.pk, cancel_requested=True).exists()
-
     def beat(self) -> None:
         self._write({})
 
@@ -335,14 +332,12 @@ def run_job(
     try:
         result = work(context) or {}
     except JobCancelled:
-        heartbeat.stopped.set()
         _end(model, job_id, JobStatus.CANCELLED, error="Cancelled by a user.")
     except Exception as exc:  # any failure is the job's error, shown to the user
-        heartbeat.stopped.set()
         logger.exception("%s %s failed", model.__name__, job_id)
         fail(model, job_id, job_error_text(exc))
     else:
-        heartbeat.stopped.set()
+        # A beat after this finds the job no longer running and changes nothing.
         finish(model, job_id, **result)
     finally:
         heartbeat.stopped.set()
