@@ -129,8 +129,20 @@ def ingest_paths(
         if batch:
             _record_batch(dataset, batch, report)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        _remove_staging(staging)
     return report
+
+
+def _remove_staging(staging: Path) -> None:
+    """Remove the staging folder, even when a signal lands in the middle of removing it.
+
+    Celery's soft time limit is a signal that raises wherever the worker is, so it can
+    interrupt this very cleanup; the removal is finished before the signal goes on up."""
+    try:
+        shutil.rmtree(staging, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def _skipped(error: FileError) -> FileOutcome:
