@@ -15,6 +15,7 @@ from imaging.models import Dataset, Image
 from . import protection
 from .models import (
     Assessment,
+    AuditEvent,
     Dimension,
     Membership,
     RaterProfile,
@@ -194,3 +195,22 @@ class RatingAdmin(admin.ModelAdmin):
 class RatingRevisionAdmin(admin.ModelAdmin):
     list_display = ["rating", "value", "valid_from", "replaced_at", "replaced_by"]
     raw_id_fields = ["rating"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit trail, read-only: nobody adds, changes or deletes an event here."""
+
+    list_display = ("created_at", "actor_username", "action", "study", "object_type", "object_id")
+    list_filter = ("action",)
+    search_fields = ("actor_username", "object_id")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
