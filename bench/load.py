@@ -30,7 +30,6 @@ import json
 import os
 import secrets
 import shutil
-import statistics
 import sys
 import tempfile
 import threading
@@ -109,8 +108,12 @@ def _study_with_raters(dataset_id: int, n_raters: int) -> tuple[int, list[str]]:
     from importlib import import_module
 
     from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.auth import get_user_model
+    from django.contrib.auth import (
+        BACKEND_SESSION_KEY,
+        HASH_SESSION_KEY,
+        SESSION_KEY,
+        get_user_model,
+    )
 
     from demo.seeding import chest_paper_dimensions
     from imaging.models import Dataset
@@ -193,6 +196,8 @@ class Rater(threading.Thread):
         else:
             self._error("worklist", status)
         self.start_barrier.wait()
+        if status != 200:
+            return
         for item in todo:
             if time.monotonic() >= self.stop_at:
                 return
@@ -208,7 +213,8 @@ class Rater(threading.Thread):
                 "client_id": str(uuid.uuid4()),
                 "item": item["item"],
                 "ratings": {
-                    dims[d]["key"]: dims[d]["max_value"] - (n % 2) for n, d in enumerate(item["dimensions"])
+                    dims[d]["key"]: dims[d]["max_value"] - n % 2
+                    for n, d in enumerate(item["dimensions"])
                 },
                 "timing": {
                     "opened_wall": now - 3000, "submitted_wall": now - 5, "sent_wall": now,
@@ -321,10 +327,11 @@ def _profile_one_submission(dataset_id: int) -> None:
     for image_id in images[2:22]:
         submit(image_id)
     profiler.disable()
+    n_profiled = len(images[2:22])
     print(f"  profile: one submission makes {len(queries)} SQL queries:")
     for q in queries.captured_queries:
         print(f"    {float(q['time']) * 1000:5.1f} ms  {q['sql'][:110]}")
-    print("  profile: 20 submissions in-process, top functions by cumulative time:")
+    print(f"  profile: {n_profiled} submissions in-process, top functions by cumulative time:")
     stats = pstats.Stats(profiler)
     stats.sort_stats("cumulative").print_stats(15)
 
@@ -356,6 +363,9 @@ def main() -> None:
         DATABASE_URL=args.database_url,
         CELERY_BROKER_URL=args.broker,
         CELERY_QUEUE_PREFIX=prefix,
+        # The server's too (production_env makes a new one): the sessions made here are
+        # signed with it.
+        SECRET_KEY=secrets.token_urlsafe(50),
     )
     os.environ.update(env)
     _recreate_database(args.database_url)
@@ -367,8 +377,9 @@ def main() -> None:
         if args.profile:
             _profile_one_submission(dataset_id)
         port = free_port()
+        server_env = {**production_env(env, work / "static"), "SECRET_KEY": env["SECRET_KEY"]}
         server = start_gunicorn(
-            port, production_env(env, work / "static"), work / "server.log",
+            port, server_env, work / "server.log",
             workers=args.workers, threads=args.threads, access_log=access_log,
         )  # fmt: skip
         print(
@@ -382,7 +393,7 @@ def main() -> None:
             tally, elapsed = _drive(port, study_id, keys, args.duration, args.dwell_ms)
             time.sleep(0.5)  # gunicorn writes its access log after the response
             server_ms = _server_times(access_log, offset)
-            rate = len(tally.submit_ms) / elapsed
+            rate = len(tally.submit_ms) / max(elapsed, 1e-9)
             results.append((n, rate, _pct(tally.submit_ms, 0.99)))
             errors = ", ".join(f"{k}: {v}" for k, v in sorted(tally.errors.items())) or "none"
             print(f"N={n:4d}: {len(tally.submit_ms)} ratings in {elapsed:.1f} s = {rate:.1f}/s")
