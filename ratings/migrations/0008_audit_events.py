@@ -70,6 +70,7 @@ class Migration(migrations.Migration):
                         choices=[
                             ("rating.created", "Rating submitted"),
                             ("rating.changed", "Rating changed"),
+                            ("rating.deleted", "Rating deleted"),
                             ("export.created", "Export started"),
                             ("export.downloaded", "Export downloaded"),
                             ("release.frozen", "Release frozen"),

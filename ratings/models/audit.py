@@ -12,6 +12,7 @@ from django.db import models
 class AuditAction(models.TextChoices):
     RATING_CREATED = "rating.created", "Rating submitted"
     RATING_CHANGED = "rating.changed", "Rating changed"
+    RATING_DELETED = "rating.deleted", "Rating deleted"
     EXPORT_CREATED = "export.created", "Export started"
     EXPORT_DOWNLOADED = "export.downloaded", "Export downloaded"
     RELEASE_FROZEN = "release.frozen", "Release frozen"

@@ -12,7 +12,7 @@ from django.db import DatabaseError, connection, transaction
 from rest_framework.test import APIClient
 
 from ratings import lifecycle
-from ratings.models import AuditAction, AuditEvent, ExportKind, RaterProfile
+from ratings.models import AuditAction, AuditEvent, ExportKind, RaterProfile, Rating
 from ratings.results import jobs
 from ratings.results.records import rater_names
 from ratings.services import audit
@@ -211,3 +211,25 @@ def test_details_are_bounded_and_never_carry_patient_identifiers(study):
     )  # fmt: skip
     assert event.details == {"truncated": True, "keys": ["junk"]}
     assert event.actor is None  # the system
+
+
+def test_staff_changes_and_deletions_in_the_admin_are_audited(study, people, admin_client):
+    image = study.images.order_by("pk").first()
+    submit(_client(people[names.RATER]), study, image)
+    rating = Rating.objects.get(dimension__key="gray-level")
+    form = {"assessment": rating.assessment_id, "dimension": rating.dimension_id, "value": 3}
+    response = admin_client.post(f"/admin/ratings/rating/{rating.pk}/change/", form)
+    assert response.status_code == 302
+    [changed] = _events(AuditAction.RATING_CHANGED)
+    assert changed.details["old"] == {"gray-level": 7}
+    assert changed.details["new"] == {"gray-level": 3}
+    assessment = rating.assessment
+    url = f"/admin/ratings/assessment/{assessment.pk}/delete/"
+    assert admin_client.post(url, {"post": "yes"}).status_code == 302
+    [deleted] = _events(AuditAction.RATING_DELETED)
+    assert deleted.object_id == str(assessment.pk)
+    assert deleted.details["values"] == {**GOOD, "gray-level": 3}
+    assert deleted.study_id == study.pk
+    # The admin shows the trail and offers no way to change it.
+    assert admin_client.get(f"/admin/ratings/auditevent/{deleted.pk}/change/").status_code == 200
+    assert admin_client.post(f"/admin/ratings/auditevent/{deleted.pk}/delete/").status_code == 403
