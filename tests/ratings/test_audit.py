@@ -211,6 +211,12 @@ def test_details_are_bounded_and_never_carry_patient_identifiers(study):
     )  # fmt: skip
     assert event.details == {"truncated": True, "keys": ["junk"]}
     assert event.actor is None  # the system
+    # A dimension a coordinator keyed "site" is a rating, not a patient's site.
+    event = audit.record(
+        AuditAction.RATING_CHANGED, study=study, object_type="assessment",
+        details={"old": {"site": 1}, "new": {"site": 2}},
+    )  # fmt: skip
+    assert event.details["new"] == {"site": 2}
 
 
 def test_staff_changes_and_deletions_in_the_admin_are_audited(study, people, admin_client):
