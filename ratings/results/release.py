@@ -228,7 +228,9 @@ def make_snapshot(
         "files": files,
         "agreement_summary": _agreement_summary(report),
         "agreement": report,
-        # audit.csv holds the study's trail up to here (events are append-only).
+        # audit.csv holds the study's trail up to here (events are append-only). An event whose
+        # transaction took an id below this one and commits only after the zip is first built
+        # would change a rebuild's bytes; build_zip refuses that rather than change a release.
         "audit_through": audit.last_event_id(study),
     }
 
