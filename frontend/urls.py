@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import dashboard, datasets, exports, reading, study_setup, training, views
+from . import audit, dashboard, datasets, exports, reading, study_setup, training, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
@@ -24,6 +24,7 @@ urlpatterns = [
     path("studies/<int:pk>/setup/dimensions/", study_setup.dimensions, name="setup-dimensions"),
     path("studies/<int:pk>/setup/members/", study_setup.members, name="setup-members"),
     path("studies/<int:pk>/setup/members/<int:mpk>/", study_setup.unseat, name="setup-remove"),
+    path("studies/<int:pk>/audit/", audit.audit_page, name="study-audit-page"),
     path("studies/<int:pk>/exports/", exports.exports_page, name="exports-page"),
     path("studies/<int:pk>/exports/start/", exports.start_export, name="study-export-start"),
     path("studies/<int:pk>/exports/split/", exports.create_split, name="study-split"),

@@ -18,8 +18,9 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from iqa_platform.job_api import JobActionsMixin
-from ratings.models import Split
+from ratings.models import AuditAction, Split
 from ratings.permissions import Action, can, get_study, studies_for
+from ratings.services import audit
 
 from . import runs
 from .models import Architecture, HoldOut, ModelVersion, Target, TrainingRun
@@ -80,6 +81,16 @@ class TrainingRunViewSet(
 
     def may_control(self, request: Request, job) -> bool:
         return can(request.user, job.study, Action.TRAIN_MODELS)
+
+    def job_cancelled(self, request: Request, job) -> None:
+        audit.record(
+            AuditAction.TRAINING_RUN_CANCELLED,
+            actor=request.user,
+            study=job.study_id,
+            object_type="training_run",
+            object_id=job.pk,
+            details={"status_before": job.status},
+        )
 
     @extend_schema(request=TrainingRunRequest, responses={202: TrainingRunSerializer})
     def create(self, request: Request) -> Response:
@@ -165,6 +176,14 @@ class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):
                     study=version.study, dimension_key=version.dimension_key, is_active=True
                 ).exclude(pk=version.pk).update(is_active=False)
                 ModelVersion.objects.filter(pk=version.pk).update(is_active=True)
+                audit.record(
+                    AuditAction.MODEL_VERSION_ACTIVATED,
+                    actor=request.user,
+                    study=version.study_id,
+                    object_type="model_version",
+                    object_id=version.pk,
+                    details={"dimension_key": version.dimension_key, "run": version.run_id},
+                )
         except IntegrityError:  # two activations at once: the other one won
             return Response(
                 {"detail": "Another version was activated at the same time; try again.",
