@@ -7,8 +7,13 @@ Every float in the output is finite or None (undefined for the data, never a mad
 
 from __future__ import annotations
 
+import csv
+import io
+import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 from scipy import stats
@@ -82,8 +87,9 @@ def bland_altman(
 
     Source: Bland & Altman (1986), Lancet i:307-310, section "Precision of estimated limits of
     agreement": SE of the mean difference s / sqrt(n), SE of each limit sqrt(3 s^2 / n), both
-    intervals with Student's t on n - 1 df. (The paper rounds z to 2; pass z=2 to reproduce it.) ``mean_diff_ci95`` is the bias's CI; x of the plot
-    is the mean of model and expert, y their difference (model - expert). None with n < 2.
+    intervals with Student's t on n - 1 df (the paper rounds z to 2: pass z=2 to reproduce it).
+    ``mean_diff_ci95`` is the bias's CI. The plot's x is the mean of model and expert, y their
+    difference (model - expert). None with n < 2.
     """
     m, e = _pair(model, expert)
     n = int(m.size)
@@ -344,3 +350,85 @@ def compare(
             value: block(groups == value) for value in sorted(set(groups.tolist()))
         }
     return report
+
+
+PAIR_COLUMNS = ("image", "model", "expert")
+IGNORED_COLUMNS = ("diff",)  # written by our pairs export, recomputed here
+
+
+class PairsError(ValueError):
+    """A pairs CSV that cannot be used; the message names the line."""
+
+
+@dataclass
+class PairsTable:
+    images: list[str] = field(default_factory=list)
+    model: list[float] = field(default_factory=list)
+    expert: list[float] = field(default_factory=list)
+    labels: list[int | None] | None = None
+    subgroups: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _number(cell: str, column: str, line: int) -> float:
+    try:
+        value = float(cell)
+    except ValueError:
+        raise PairsError(f"line {line}: {column} {cell!r} is not a number") from None
+    if not math.isfinite(value):
+        raise PairsError(f"line {line}: {column} {cell!r} is not a finite number")
+    return value
+
+
+def _text(cell: str) -> str:
+    # Our CSV exports put a quote before a text cell that starts like a formula: undo it.
+    if len(cell) > 1 and cell[0] == "'" and cell[1] in "=+-@\t\r":
+        return cell[1:]
+    return cell
+
+
+def pairs_from_csv(file: str | Path | IO[str]) -> PairsTable:
+    """Read ``image,model,expert[,label][,subgroup columns...]``: one row per image.
+
+    ``label`` is 1 (positive, e.g. acceptable), 0, or empty (unknown); every other column but
+    ``diff`` is a subgroup (an empty cell is the group "unknown"). Raises PairsError naming the
+    line of the first bad row: a missing column, an empty image, a non-numeric score, a label
+    other than 0 / 1, an image listed twice, or no rows at all.
+    """
+    if isinstance(file, (str, Path)):
+        with open(file, newline="", encoding="utf-8-sig") as handle:
+            return pairs_from_csv(handle)
+    reader = csv.DictReader(io.StringIO(file.read()))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [c for c in PAIR_COLUMNS if c not in header]
+    if missing:
+        raise PairsError(f"line 1: CSV header lacks column(s) {', '.join(missing)}")
+    if len(set(header)) != len(header):
+        raise PairsError("line 1: a column name appears twice")
+    reader.fieldnames = header
+    groups = [h for h in header if h not in (*PAIR_COLUMNS, "label", *IGNORED_COLUMNS) and h]
+    table = PairsTable(labels=[] if "label" in header else None)
+    table.subgroups = {g: [] for g in groups}
+    seen: dict[str, int] = {}
+    for row in reader:
+        line = reader.line_num
+        if None in row:
+            raise PairsError(f"line {line}: more fields than the header has columns")
+        image = _text((row.get("image") or "").strip())
+        if not image:
+            raise PairsError(f"line {line}: empty 'image'")
+        if image in seen:
+            raise PairsError(f"line {line}: image {image!r} already on line {seen[image]}")
+        seen[image] = line
+        table.images.append(image)
+        table.model.append(_number((row.get("model") or "").strip(), "model", line))
+        table.expert.append(_number((row.get("expert") or "").strip(), "expert", line))
+        if table.labels is not None:
+            cell = (row.get("label") or "").strip()
+            if cell not in ("", "0", "1"):
+                raise PairsError(f"line {line}: label {cell!r} must be 1, 0 or empty")
+            table.labels.append(int(cell) if cell else None)
+        for g in groups:
+            table.subgroups[g].append(_text((row.get(g) or "").strip()))
+    if not table.images:
+        raise PairsError("line 2: no rows after the header")
+    return table
