@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import pickle
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from imaging.models import Image
 from ratings.models import Assessment, AssessmentStatus, DimensionKind, ReaderStudy
 from ratings.results.csv_cells import safe_row
 from ratings.services.labels import LabelsError, study_labels
@@ -34,6 +36,15 @@ PARTS = ("train", "val", "test")
 
 class CompareError(ValueError):
     """The comparison asked for does not fit the version or the study; the message says why."""
+
+
+class ScoringError(CompareError):
+    """The version cannot score the images (its checkpoint or an image file is unusable)."""
+
+
+# What loading a version (its config, its checkpoint) or an image file raises when one is
+# missing or damaged.
+SCORING_ERRORS = (OSError, RuntimeError, TypeError, ValueError, KeyError, pickle.UnpicklingError)
 
 
 @dataclass(frozen=True)
@@ -87,11 +98,13 @@ def model_expert_pairs(
             )
     info = {image.image_id: image for image in labels.images}
     pairs, seconds, missing = [], [], 0
-    started = time.perf_counter()
-    for prediction in predict_study(version, study, part):
-        now = time.perf_counter()
-        seconds.append(now - started)
-        started = now
+    try:
+        predictions = list(_timed(predict_study(version, study, part), seconds))
+    except Image.DoesNotExist as error:
+        raise ScoringError(str(error)) from None
+    except SCORING_ERRORS as error:
+        raise ScoringError(f"model version {version.pk} cannot score the images: {error}") from None
+    for prediction in predictions:
         expert = expert_of.get(prediction.image_id)
         if expert is None or prediction.score is None:
             missing += 1
@@ -110,8 +123,18 @@ def model_expert_pairs(
     return Pairs(pairs, classes, num(np.median(seconds)) if seconds else None, missing)
 
 
+def _timed(predictions: Iterable[Any], seconds: list[float]) -> Iterable[Any]:
+    """Yield the predictions, appending each one's wall time to ``seconds``."""
+    started = time.perf_counter()
+    for prediction in predictions:
+        now = time.perf_counter()
+        seconds.append(now - started)
+        yield prediction
+        started = time.perf_counter()
+
+
 def binary_labels(
-    study: ReaderStudy, label_dimension: str | None, part_of: dict[int, str] | None = None
+    study: ReaderStudy, label_dimension: str | None
 ) -> tuple[str | None, dict[int, int | None]]:
     """1 / 0 per image from the majority vote of a binary dimension: 1 for its class with the
     higher stored value (e.g. acceptable), None for a tie or no votes. Without a dimension

@@ -71,6 +71,9 @@ EXPECTED: dict[str, tuple[str, int, int, int, int, int, int]] = {
     'api/v1/^model-versions/(?P<pk>[^/.]+)/$': ('GET', 403, 404, 404, 200, 200, 200),
     'api/v1/^model-versions/(?P<pk>[^/.]+)/activate/$': ('POST', 403, 404, 404, 403, 200, 200),
     'api/v1/^model-versions/(?P<pk>[^/.]+)/download/$': ('GET', 403, 404, 404, 200, 200, 200),
+    # The matrix's checkpoint is not a real one: who may see the report gets 409 cannot_score.
+    'api/v1/^model-versions/(?P<pk>[^/.]+)/report/$': ('GET', 403, 404, 404, 409, 409, 409),
+    'api/v1/^model-versions/(?P<pk>[^/.]+)/report/pairs/$': ('GET', 403, 404, 404, 409, 409, 409),  # noqa: E501
     'api/v1/^studies/$': ('GET', 403, 200, 200, 200, 200, 200),
     'api/v1/^studies/(?P<pk>[^/.]+)/$': ('GET', 403, 200, 404, 200, 200, 200),
     'api/v1/^studies/(?P<pk>[^/.]+)/state/$': ('POST', 403, 403, 404, 400, 403, 400),
