@@ -135,6 +135,7 @@ EXPECTED: dict[str, tuple[str, int, int, int, int, int, int]] = {
     'training/': ('GET', 302, 403, 403, 200, 200, 200),
     'training/new/': ('GET', 302, 403, 403, 403, 200, 200),
     'training/runs/<int:pk>/': ('GET', 302, 404, 404, 200, 200, 200),
+    'training/versions/<int:pk>/report/': ('GET', 302, 404, 404, 409, 409, 409),
     'wado/': ('GET', 302, 200, 403, 200, 200, 200),
 }
 # fmt: on
@@ -223,6 +224,8 @@ def _path(route: str, world: dict) -> str:
     }
     if name.startswith("study-dimension"):
         values["pk"] = world["dimension"]
+    if name == "training-version-report":
+        values["pk"] = world["version"]
     kwargs = {p: values[p] for p in params}
     if name == "api-root" and "format" in kwargs:
         return "/api/v1/.json"
