@@ -123,7 +123,7 @@ def roc_curve(result: Mapping[str, Any], *, theme: Theme = Theme.DARK) -> str:
             fontsize=8,
             color=palette.text,
         )
-    ax.set_xlim(0, 1)
+    ax.set_xlim(-0.02, 1.0)
     ax.set_ylim(0, 1.02)
     ax.set_aspect("equal", adjustable="box")
     ax.grid(color=palette.grid, linewidth=0.6)

@@ -6,6 +6,7 @@ import re
 import pytest
 
 from tests.factories import names
+from tests.frontend.test_page_csp import directives
 from tests.inference.compare_fixtures import judge_acceptable, time_the_readings, train_version
 from tests.inference.rated import make_rated_study
 
@@ -32,6 +33,7 @@ def test_a_researcher_reads_the_report_with_its_figures(client, people, rated_st
 
     response = client.get(url, {"part": "all", "label_dimension": "acceptable"})
     assert response.status_code == 200
+    assert directives(response["Content-Security-Policy"])["script-src"] == "'self'"
     page = response.content.decode()
     # One row per split part that has images, and "All images".
     parts = re.findall(r'<tr data-part="(\w+)"', page)
