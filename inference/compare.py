@@ -57,6 +57,9 @@ class Pair:
     model: float
     expert: float
     groups: dict[str, str] = field(default_factory=dict)
+    # What the ROC ranks: the score itself, or a classifier's expected class index
+    # (sum of i x p_i; for a binary model the probability of its higher class).
+    roc_score: float | None = None
 
 
 @dataclass
@@ -118,9 +121,16 @@ def model_expert_pairs(
                 model=float(prediction.score),
                 expert=float(expert),
                 groups={key: getattr(image, attr) for key, attr in SUBGROUPS.items()},
+                roc_score=_expected_class(prediction.probabilities),
             )
         )
     return Pairs(pairs, classes, num(np.median(seconds)) if seconds else None, missing)
+
+
+def _expected_class(probabilities: Sequence[float] | None) -> float | None:
+    if not probabilities:
+        return None
+    return float(np.dot(np.arange(len(probabilities)), probabilities))
 
 
 def _timed(predictions: Iterable[Any], seconds: list[float]) -> Iterable[Any]:
@@ -196,6 +206,7 @@ def report_from_pairs(
         subgroups={key: [p.groups.get(key, "") for p in pairs] for key in SUBGROUPS},
         threshold=threshold,
         classes=classes,
+        roc_scores=[p.model if p.roc_score is None else p.roc_score for p in pairs],
     )
 
 

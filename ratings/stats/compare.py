@@ -266,12 +266,12 @@ def _icc_two_raters(m: np.ndarray, e: np.ndarray) -> dict[str, Any]:
 def agreement(
     model: np.ndarray,
     expert: np.ndarray,
+    roc_scores: np.ndarray | None = None,
     labels: np.ndarray | None = None,
     threshold: float | None = None,
-    roc_mask: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """One block of the report: n, paired, icc, bland_altman, regression, roc for these pairs
-    (the ROC over the pairs in ``roc_mask``, those with a known label, if given)."""
+    """One block of the report: n, paired, icc, bland_altman, regression for these pairs, and
+    the ROC of ``roc_scores`` against ``labels`` (the pairs with a known label) if given."""
     block: dict[str, Any] = {
         "n": int(model.size),
         "paired": paired_statistics(model, expert),
@@ -281,11 +281,10 @@ def agreement(
         "regression": regression_line(model, expert),
         "roc": None,
     }
-    if labels is not None:
-        scores = model if roc_mask is None else model[roc_mask]
-        block["roc"] = roc(scores, labels)
+    if labels is not None and roc_scores is not None:
+        block["roc"] = roc(roc_scores, labels)
         if block["roc"] is not None and threshold is not None:
-            block["roc"]["at_threshold"] = at_threshold(scores, labels, threshold)
+            block["roc"]["at_threshold"] = at_threshold(roc_scores, labels, threshold)
     return block
 
 
@@ -298,6 +297,7 @@ def compare(
     subgroups: Mapping[str, Sequence[str]] | None = None,
     threshold: float | None = None,
     classes: Sequence[str] | None = None,
+    roc_scores: Sequence[float] | None = None,
 ) -> dict[str, Any]:
     """The model-versus-expert report (contract in ratings/stats/README.md).
 
@@ -305,7 +305,8 @@ def compare(
     only). Without labels but with a ``threshold``, the expert score >= threshold is the label.
     ``subgroups``: {"site": [value per image], ...}: the same statistics per value, with its n.
     ``classes``: the class names when model and expert are class indices (category / binary
-    targets): adds the confusion matrix.
+    targets): adds the confusion matrix. ``roc_scores``: what the ROC ranks, when not the
+    model's own output (a classifier's expected class index, where ``model`` is its argmax).
     """
     m, e = _pair(model, expert)
     names = [str(i + 1) for i in range(m.size)] if images is None else [str(x) for x in images]
@@ -322,12 +323,15 @@ def compare(
             raise ValueError("one label per pair")
         known = np.array([v is not None for v in labels], dtype=bool)
         y = np.array([bool(v) if v is not None else False for v in labels], dtype=bool)
+    r = m if roc_scores is None else np.asarray(roc_scores, dtype=float)
+    if r.shape != m.shape or not np.isfinite(r).all():
+        raise ValueError("one finite ROC score per pair")
 
     def block(mask: np.ndarray) -> dict[str, Any]:
         if y is None:
             return agreement(m[mask], e[mask])
         usable = mask & known
-        return agreement(m[mask], e[mask], y[usable], threshold, roc_mask=usable[mask])
+        return agreement(m[mask], e[mask], r[usable], y[usable], threshold)
 
     everyone = np.ones(m.size, dtype=bool)
     report = block(everyone)

@@ -7,7 +7,13 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.inference.compare_fixtures import judge_acceptable, time_the_readings, train_version
+from inference.runs import RunRequest, create_run, run_training
+from tests.inference.compare_fixtures import (
+    TINY,
+    judge_acceptable,
+    time_the_readings,
+    train_version,
+)
 
 CSV = """image,model,expert,label,site
 a,7,7.5,1,A
@@ -114,3 +120,25 @@ def test_a_version_on_every_image_gets_an_roc_from_the_acceptable_majority(peopl
     assert (roc["n_positive"], roc["n_negative"]) == (5, 8)
     assert 0.0 <= roc["auc"] <= 1.0 and roc["auc_se"] is not None
     assert roc["curve"][0] == {"threshold": None, "fpr": 0.0, "tpr": 0.0}
+
+
+@pytest.mark.django_db
+def test_a_classifier_gets_the_row_normalised_confusion_matrix(people, rated_study):
+    judge_acceptable(rated_study)
+    run = create_run(
+        RunRequest(study=rated_study, dimension_key="acceptable", arch="convnet4",
+                   target="binary", settings=TINY),
+        queue=False,
+    )  # fmt: skip
+    run_training(run.pk)
+    report = _run("--model-version", str(run.model_version.pk))
+    confusion = report["confusion"]
+    # 13 images with a majority (3 ties left out): 5 acceptable, 8 not, in the expert rows.
+    assert report["n"] == 13 and report["n_without_expert"] == 3
+    assert [sum(row) for row in confusion["counts"]] == [8, 5]
+    for row in confusion["row_normalised"]:
+        assert sum(row) == pytest.approx(1.0)
+    assert set(confusion["per_class"]) == set(confusion["classes"])
+    # The ROC ranks the probability of "acceptable", not the 0/1 call: one point per image.
+    assert (report["roc"]["n_positive"], report["roc"]["n_negative"]) == (5, 8)
+    assert len(report["roc"]["curve"]) > 3
