@@ -252,6 +252,9 @@ def pairs_csv(pairs: Sequence[Pair], labels: dict[int, int | None] | None = None
     out = io.StringIO()
     writer = csv.writer(out)
     header = ["image", "model", "expert", "diff", "part", *SUBGROUPS]
+    scored = any(p.roc_score is not None for p in pairs)
+    if scored:
+        header.insert(3, "roc_score")
     if labels is not None:
         header.insert(3, "label")
     writer.writerow(header)
@@ -260,6 +263,8 @@ def pairs_csv(pairs: Sequence[Pair], labels: dict[int, int | None] | None = None
         if labels is not None:
             label = labels.get(p.image_id)
             row.append("" if label is None else label)
+        if scored:
+            row.append("" if p.roc_score is None else round(p.roc_score, 6))
         row += [round(p.model - p.expert, 6), p.part, *(p.groups.get(k, "") for k in SUBGROUPS)]
         writer.writerow(safe_row(row))
     return out.getvalue()

@@ -370,6 +370,7 @@ class PairsTable:
     model: list[float] = field(default_factory=list)
     expert: list[float] = field(default_factory=list)
     labels: list[int | None] | None = None
+    roc_scores: list[float] | None = None
     subgroups: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -393,10 +394,11 @@ def _text(cell: str) -> str:
 def pairs_from_csv(file: str | Path | IO[str]) -> PairsTable:
     """Read ``image,model,expert[,label][,subgroup columns...]``: one row per image.
 
-    ``label`` is 1 (positive, e.g. acceptable), 0, or empty (unknown); every other column but
-    ``diff`` is a subgroup (an empty cell is the group "unknown"). Raises PairsError naming the
-    line of the first bad row: a missing column, an empty image, a non-numeric score, a label
-    other than 0 / 1, an image listed twice, or no rows at all.
+    ``label`` is 1 (positive, e.g. acceptable), 0, or empty (unknown); ``roc_score`` (optional)
+    is what the ROC ranks instead of ``model`` (a classifier's expected class); every other
+    column but ``diff`` is a subgroup (an empty cell is the group "unknown"). Raises PairsError
+    naming the line of the first bad row: a missing column, an empty image, a non-numeric
+    score, a label other than 0 / 1, an image listed twice, or no rows at all.
     """
     if isinstance(file, (str, Path)):
         with open(file, newline="", encoding="utf-8-sig") as handle:
@@ -409,8 +411,12 @@ def pairs_from_csv(file: str | Path | IO[str]) -> PairsTable:
     if len(set(header)) != len(header):
         raise PairsError("line 1: a column name appears twice")
     reader.fieldnames = header
-    groups = [h for h in header if h not in (*PAIR_COLUMNS, "label", *IGNORED_COLUMNS) and h]
-    table = PairsTable(labels=[] if "label" in header else None)
+    known = (*PAIR_COLUMNS, "label", "roc_score", *IGNORED_COLUMNS)
+    groups = [h for h in header if h not in known and h]
+    table = PairsTable(
+        labels=[] if "label" in header else None,
+        roc_scores=[] if "roc_score" in header else None,
+    )
     table.subgroups = {g: [] for g in groups}
     seen: dict[str, int] = {}
     for row in reader:
@@ -431,6 +437,9 @@ def pairs_from_csv(file: str | Path | IO[str]) -> PairsTable:
             if cell not in ("", "0", "1"):
                 raise PairsError(f"line {line}: label {cell!r} must be 1, 0 or empty")
             table.labels.append(int(cell) if cell else None)
+        if table.roc_scores is not None:
+            cell = (row.get("roc_score") or "").strip()
+            table.roc_scores.append(_number(cell, "roc_score", line) if cell else table.model[-1])
         for g in groups:
             table.subgroups[g].append(_text((row.get(g) or "").strip()))
     if not table.images:

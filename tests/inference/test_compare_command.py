@@ -142,3 +142,12 @@ def test_a_classifier_gets_the_row_normalised_confusion_matrix(people, rated_stu
     # The ROC ranks the probability of "acceptable", not the 0/1 call: one point per image.
     assert (report["roc"]["n_positive"], report["roc"]["n_negative"]) == (5, 8)
     assert len(report["roc"]["curve"]) > 3
+
+
+def test_csv_roc_score_column_is_what_the_roc_ranks(tmp_path):
+    # Model calls are 0/1 (a tie in the ranking), the probabilities separate the classes.
+    path = tmp_path / "pairs.csv"
+    path.write_text("image,model,expert,label,roc_score\na,1,1,1,0.9\nb,1,0,0,0.6\nc,0,0,0,0.2\n")
+    report = _run("--csv", str(path))
+    assert report["roc"]["auc"] == 1.0
+    assert "roc_score" not in report["subgroups"]

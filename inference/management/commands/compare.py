@@ -61,6 +61,7 @@ class Command(BaseCommand):
             table.expert,
             images=table.images,
             labels=table.labels,
+            roc_scores=table.roc_scores,
             subgroups=table.subgroups,
             threshold=threshold,
         )
