@@ -96,6 +96,9 @@ def test_a_version_against_its_studys_mos(people, rated_study):
     assert experts["radiologist"]["n"] == test_images
     # The study's binary dimension has no ratings: no labels, no ROC, said so.
     assert report["label_dimension"] == "acceptable" and report["roc"] is None
+    out = StringIO()
+    call_command("compare", "--model-version", str(version.pk), "--split-part", "test", stdout=out)
+    assert "experts (radiologist): median 10.000 s per image" in out.getvalue()
 
 
 @pytest.mark.django_db

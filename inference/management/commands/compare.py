@@ -103,6 +103,14 @@ class Command(BaseCommand):
                 f"{_fmt(youden['threshold'])}: sensitivity {_fmt(youden['sensitivity'])}, "
                 f"specificity {_fmt(youden['specificity'])}"
             )
+        timing = report.get("timing")
+        if timing:
+            self.stdout.write(f"model: {_fmt(timing['model_s_per_image'])} s per image")
+            for group, row in timing["experts"].items():
+                self.stdout.write(
+                    f"experts ({group}): median {_fmt(row['median_s'])} s per image "
+                    f"[IQR {_fmt(row['q1_s'])} - {_fmt(row['q3_s'])}], {row['n']} readings"
+                )
         for key, groups in report["subgroups"].items():
             for value, block in groups.items():
                 self.stdout.write(
