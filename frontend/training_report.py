@@ -89,14 +89,14 @@ def version_report(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "frontend/training_report.html", context, status=400)
 
     labels_or_none = labels if label_key else None
-    rows = []
+    rows, reports = [], {}
     for key, name in PARTS:
         pairs = _pairs_of(gathered, key)
-        if pairs or key == "all":
-            report = compare.report_from_pairs(pairs, gathered.classes, labels_or_none)
-            rows.append({"key": key, "name": name, **report})
+        if pairs or key in ("all", part):
+            reports[key] = compare.report_from_pairs(pairs, gathered.classes, labels_or_none)
+            rows.append({"key": key, "name": name, **reports[key]})
     chosen = _pairs_of(gathered, part)
-    report = compare.report_from_pairs(chosen, gathered.classes, labels_or_none)
+    report = reports[part]
     worst = sorted(chosen, key=lambda p: -abs(p.model - p.expert))[:WORST]
     context.update(
         label_key=label_key,

@@ -10,6 +10,17 @@ import numpy as np
 
 from .figures import Theme, _figure, _label_axes, _svg, heatmap
 
+MAX_POINTS = 5000  # an SVG with one path per point grows by ~150 bytes a point
+
+
+def _shown(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
+    """At most MAX_POINTS of the points (a fixed random sample), and a note saying so; the
+    lines and statistics always come from every pair."""
+    if x.size <= MAX_POINTS:
+        return x, y, ""
+    keep = np.sort(np.random.default_rng(0).choice(x.size, MAX_POINTS, replace=False))
+    return x[keep], y[keep], f" · {MAX_POINTS} of {x.size} points drawn"
+
 
 def scatter_with_lines(
     model: Sequence[float],
@@ -24,7 +35,8 @@ def scatter_with_lines(
     x = np.asarray(expert, dtype=float)
     y = np.asarray(model, dtype=float)
     fig, ax, palette = _figure(5.2, 3.6, theme)
-    points = ax.scatter(x, y, s=12, color=palette.bar, alpha=0.75, linewidths=0)
+    px, py, sampled = _shown(x, y)
+    points = ax.scatter(px, py, s=12, color=palette.bar, alpha=0.75, linewidths=0)
     points.set_gid("points")
     both = np.concatenate([x, y]) if x.size else np.array([0.0, 1.0])
     lo, hi = float(both.min()), float(both.max())
@@ -40,6 +52,7 @@ def scatter_with_lines(
         subtitle += f" · model = {intercept:.2f} + {slope:.2f} × MOS"
     if pearson_r is not None:
         subtitle += f" · r {pearson_r:.3f}"
+    subtitle += sampled
     ax.set_xlim(*span)
     ax.set_ylim(*span)
     ax.set_aspect("equal", adjustable="box")
@@ -62,7 +75,8 @@ def bland_altman_with_ci(
     m = np.asarray(model, dtype=float)
     e = np.asarray(expert, dtype=float)
     fig, ax, palette = _figure(5.2, 3.2, theme)
-    points = ax.scatter((m + e) / 2, m - e, s=12, color=palette.bar, alpha=0.75, linewidths=0)
+    px, py, sampled = _shown((m + e) / 2, m - e)
+    points = ax.scatter(px, py, s=12, color=palette.bar, alpha=0.75, linewidths=0)
     points.set_gid("points")
     z = result.get("z") or 1.96
     bands = (
@@ -95,7 +109,11 @@ def bland_altman_with_ci(
     ax.grid(color=palette.grid, linewidth=0.6)
     ax.set_axisbelow(True)
     _label_axes(
-        ax, palette, "mean of model and MOS", "model − MOS", "bands: 95% confidence intervals"
+        ax,
+        palette,
+        "mean of model and MOS",
+        "model − MOS",
+        "bands: 95% confidence intervals" + sampled,
     )
     return _svg(fig, "Bland-Altman plot of the model against the experts' MOS")
 
