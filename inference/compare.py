@@ -79,7 +79,13 @@ def model_expert_pairs(
     time, as inference.predict does); the model's time is the median wall time per image,
     file read and preprocessing included, so the first image's model load does not count.
     """
-    split = version.split if version.split and version.split.study_id == study.pk else None
+    if version.split_id is not None and study.pk != version.study_id:
+        # predict_study lists the images through the version's split, which is its own study's.
+        raise CompareError(
+            f"model version {version.pk} was trained with a split of study "
+            f"{version.study_id}: it is compared on that study only"
+        )
+    split = version.split
     try:
         labels = study_labels(study, dimension, split)
     except LabelsError as error:

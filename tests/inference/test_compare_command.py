@@ -154,3 +154,10 @@ def test_csv_roc_score_column_is_what_the_roc_ranks(tmp_path):
     report = _run("--csv", str(path))
     assert report["roc"]["auc"] == 1.0
     assert "roc_score" not in report["subgroups"]
+
+
+@pytest.mark.django_db
+def test_another_study_is_refused_with_the_reason(people, rated_study, study):
+    version = train_version(rated_study)
+    with pytest.raises(CommandError, match="compared on that study only"):
+        call_command("compare", "--model-version", str(version.pk), "--study", str(study.pk))
