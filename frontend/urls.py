@@ -3,7 +3,17 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import audit, dashboard, datasets, exports, reading, study_setup, training, views
+from . import (
+    audit,
+    dashboard,
+    datasets,
+    exports,
+    reading,
+    study_setup,
+    training,
+    training_report,
+    views,
+)
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
@@ -42,6 +52,11 @@ urlpatterns = [
     path("training/", training.run_list, name="training-runs"),
     path("training/new/", training.launch, name="training-new"),
     path("training/runs/<int:pk>/", training.run_page, name="training-run"),
+    path(
+        "training/versions/<int:pk>/report/",
+        training_report.version_report,
+        name="training-version-report",
+    ),
     path("datasets/", datasets.dataset_index, name="dataset-index"),
     path("datasets/<int:pk>/", datasets.dataset_page, name="dataset-page"),
     path("datasets/<int:pk>/images/<int:image_pk>/", datasets.image_view, name="dataset-image"),
