@@ -52,7 +52,7 @@ def test_grad_cam_highlights_the_planted_square(square_net):
         x[0, 0, top : top + SQUARE, left : left + SQUARE] = 0.9
         cam = saliency_map(square_net, "convnet4", x)
         assert cam.shape == (SIDE, SIDE) and cam.dtype == np.float32
-        assert 0.0 <= cam.min() and cam.max() <= 1.0 and cam.max() == pytest.approx(1.0)
+        assert cam.min() >= 0.0 and cam.max() <= 1.0 and cam.max() == pytest.approx(1.0)
         inside = np.zeros_like(cam, dtype=bool)
         inside[top : top + SQUARE, left : left + SQUARE] = True
         peak = np.unravel_index(np.argmax(cam), cam.shape)
