@@ -51,14 +51,14 @@ def _write(path: Path, data: bytes) -> None:
     os.replace(partial, path)
 
 
-_PREDICTORS: dict[tuple[int, str], object] = {}
+_PREDICTORS: dict[tuple[int, str, str], object] = {}
 
 
 def _predictor(version: ModelVersion):
     """The loaded model, kept for the last two versions asked for (a page asks per image)."""
     from .predict import Predictor
 
-    key = (version.pk, version.checkpoint_sha256)
+    key = (version.pk, version.checkpoint_sha256, str(settings.MEDIA_ROOT))
     if key not in _PREDICTORS:
         while len(_PREDICTORS) >= 2:
             _PREDICTORS.pop(next(iter(_PREDICTORS)))
