@@ -71,6 +71,8 @@ EXPECTED: dict[str, tuple[str, int, int, int, int, int, int]] = {
     'api/v1/^model-versions/(?P<pk>[^/.]+)/$': ('GET', 403, 404, 404, 200, 200, 200),
     'api/v1/^model-versions/(?P<pk>[^/.]+)/activate/$': ('POST', 403, 404, 404, 403, 200, 200),
     'api/v1/^model-versions/(?P<pk>[^/.]+)/download/$': ('GET', 403, 404, 404, 200, 200, 200),
+    # Without ?image= the study's coordinator, researcher and staff get 400; raters never see it.
+    'api/v1/^model-versions/(?P<pk>[^/.]+)/saliency/$': ('GET', 403, 404, 404, 400, 400, 400),
     'api/v1/^studies/$': ('GET', 403, 200, 200, 200, 200, 200),
     'api/v1/^studies/(?P<pk>[^/.]+)/$': ('GET', 403, 200, 404, 200, 200, 200),
     'api/v1/^studies/(?P<pk>[^/.]+)/state/$': ('POST', 403, 403, 404, 400, 403, 400),
@@ -91,6 +93,8 @@ EXPECTED: dict[str, tuple[str, int, int, int, int, int, int]] = {
     'api/v1/docs/': ('GET', 200, 200, 200, 200, 200, 200),
     'api/v1/schema/': ('GET', 200, 200, 200, 200, 200, 200),
     'api/v1/studies/<int:pk>/agreement/': ('GET', 403, 403, 404, 200, 200, 200),
+    # Without ?against= the study's coordinator, researcher and staff get 400.
+    'api/v1/studies/<int:pk>/assisted-comparison/': ('GET', 403, 403, 404, 400, 400, 400),
     'api/v1/studies/<int:pk>/exports/': ('GET', 403, 403, 404, 200, 200, 200),
     'api/v1/studies/<int:pk>/exports/ratings.<str:fmt>': ('GET', 403, 403, 404, 200, 200, 200),
     'api/v1/studies/<int:pk>/mos/': ('GET', 403, 403, 404, 200, 200, 200),
@@ -98,6 +102,8 @@ EXPECTED: dict[str, tuple[str, int, int, int, int, int, int]] = {
     'api/v1/studies/<int:study_id>/assessments/': ('GET', 403, 200, 404, 200, 200, 200),
     'api/v1/studies/<int:study_id>/assessments/<str:client_id>/': ('GET', 403, 200, 404, 404, 404, 404),  # noqa: E501
     'api/v1/studies/<int:study_id>/items/<str:item>/': ('GET', 403, 200, 404, 403, 403, 404),
+    # Only in an assisted-reading study (show_model_output); the matrix's study is not one.
+    'api/v1/studies/<int:study_id>/items/<str:item>/saliency/': ('GET', 403, 404, 404, 403, 403, 404),  # noqa: E501
     'api/v1/studies/<int:study_id>/items/<str:item>/file/': ('GET', 302, 200, 404, 403, 403, 404),
     'api/v1/studies/<int:study_id>/worklist/': ('GET', 403, 200, 404, 403, 403, 200),
     'api/v1/upload-sessions/<str:sid>/': ('GET', 403, 404, 404, 200, 404, 404),
