@@ -205,6 +205,12 @@ def _saliency_response(version: ModelVersion, image: Image) -> HttpResponse:
         explained = assist.explain(version, image)
     except Image.DoesNotExist:
         raise NotFound("This image has no file to score.") from None
+    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
+        # A checkpoint gone or unreadable, an image the decoder refuses: say so, never a 500.
+        return Response(
+            {"detail": f"The model could not score this image: {exc}", "code": "model_unavailable"},
+            status=status.HTTP_409_CONFLICT,
+        )
     response = HttpResponse(explained.png, content_type="image/png")
     response["X-Model-Score"] = "" if explained.score is None else f"{explained.score:.6g}"
     response["X-Model-Version"] = str(version.pk)
