@@ -24,7 +24,7 @@ from ratings.models import ReaderStudy
 
 from .models import Architecture, ModelVersion, Target
 from .preprocess import decode, prepare
-from .saliency import heatmap_png, method_for, saliency_map, to_image_grid
+from .saliency import attention_to_map, heatmap_png, method_for, saliency_map, to_image_grid
 
 # Scores computed while building a reading payload stop after this long; the rest come with
 # each image's saliency PNG (its X-Model-Score header) when the page asks for it.
@@ -121,8 +121,14 @@ def explain(version: ModelVersion, image: Image) -> Explained:
         value, grid = predictor.score_file(path)[0], None
     else:
         x = prepare(pixels, predictor.prep)[None]
-        value = _score_of_input(predictor, version, x)
-        cam = saliency_map(predictor.model, version.arch, x)
+        if version.arch == Architecture.CAHDC_RGA:
+            # One forward pass gives both the score and the attention map.
+            with torch.inference_mode():
+                out = predictor.model(x)
+            value, cam = float(out.score[0]), attention_to_map(out.attention, tuple(x.shape[-2:]))
+        else:
+            value = _score_of_input(predictor, version, x)
+            cam = saliency_map(predictor.model, version.arch, x)
         grid = to_image_grid(cam, rows, cols, predictor.prep) if cam is not None else None
     png = heatmap_png(grid, rows, cols)
     _write(png_path, png)

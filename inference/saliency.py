@@ -78,14 +78,17 @@ def grad_cam(model: nn.Module, x: torch.Tensor, arch: str, class_idx: int | None
 
 @torch.inference_mode()
 def attention_map(model: nn.Module, x: torch.Tensor) -> np.ndarray:
-    """CaHDC-RGA's own U-Net attention, upsampled to the input (H, W) and scaled to peak 1.
+    """CaHDC-RGA's own U-Net attention for input (1, C, H, W), as (H, W) in [0, 1]."""
+    return attention_to_map(model(x).attention, tuple(x.shape[-2:]))
+
+
+def attention_to_map(attention: torch.Tensor, size: tuple[int, int]) -> np.ndarray:
+    """A CaHDC-RGA attention (1, 1, h, w) upsampled to the input `size` and scaled to [0, 1].
 
     The raw map is a sigmoid in [0, 1]; an untrained or flat map sits near 0.5 everywhere,
     so it is scaled min-to-max to show where the network weights most, not how much.
     """
-    attention = model(x).attention
-    up = F.interpolate(attention, size=tuple(x.shape[-2:]), mode="bilinear", align_corners=False)
-    up = up[0, 0]
+    up = F.interpolate(attention, size=size, mode="bilinear", align_corners=False)[0, 0]
     low, high = float(up.min()), float(up.max())
     if high - low < 1e-9:
         return np.zeros(tuple(up.shape), dtype=np.float32)

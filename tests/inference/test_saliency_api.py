@@ -55,6 +55,8 @@ def test_cahdc_rga_serves_its_attention_map(people, rated_study):
     response = _client(people[names.RESEARCHER]).get(url)
     assert response.status_code == 200
     assert response["X-Saliency-Method"] == "attention"
+    expected = Predictor(version).score_file(representative_file(image.pk))[0]
+    assert float(response["X-Model-Score"]) == pytest.approx(expected, rel=1e-5)
     pixels = _png(response)
     assert pixels.shape == (image.rows, image.columns, 4) and pixels[..., 3].max() > 0
 
