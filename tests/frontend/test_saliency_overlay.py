@@ -18,14 +18,20 @@ CANVAS_SUM = """() => {
 }"""
 
 
+@pytest.mark.parametrize(
+    ("who", "where"),
+    [(names.COORDINATOR, "datasets/{dataset}/images/{image}/"),
+     (names.RESEARCHER, "studies/{study}/images/{image}/")],
+)  # fmt: skip
 def test_the_overlay_toggle_draws_the_heatmap_over_the_image(
-    people, page, login, live_server, tmp_path
+    people, page, login, live_server, tmp_path, who, where
 ):
     study = make_rated_study(people, tmp_path)
     version = make_version(study, arch="cahdc-rga", active=True)
     image = study.dataset.images.order_by("pk").first()
-    login(page, names.COORDINATOR)
-    page.goto(f"{live_server.url}/datasets/{study.dataset.pk}/images/{image.pk}/")
+    login(page, who)
+    path = where.format(dataset=study.dataset.pk, study=study.pk, image=image.pk)
+    page.goto(f"{live_server.url}/{path}")
     page.wait_for_function("() => document.getElementById('viewport').dataset.rendered === '1'")
     page.wait_for_timeout(100)  # one animation frame: the image is on the canvas
     red0, green0 = page.evaluate(CANVAS_SUM)
@@ -57,3 +63,6 @@ def test_no_model_controls_without_an_active_version(people, page, login, live_s
     page.goto(f"{live_server.url}/datasets/{study.dataset.pk}/images/{image.pk}/")
     page.wait_for_function("() => document.getElementById('viewport').dataset.rendered === '1'")
     assert page.locator("#saliency-controls").count() == 0
+    # The study's image page keeps its thumbnail only, without a model to show.
+    page.goto(f"{live_server.url}/studies/{study.pk}/images/{image.pk}/")
+    assert page.locator("#viewport").count() == 0

@@ -1,4 +1,5 @@
-// The coordinator's non-blinded viewer: the reading page's viewer (viewer.js), no scoring panel.
+// The non-blinded viewer (dataset image page, a study's image page): the reading page's viewer
+// (viewer.js), no scoring panel; with an active model, its saliency overlay.
 import { SaliencyOverlay, formatScore } from "../saliency-overlay.js";
 
 const boot = JSON.parse(document.getElementById("viewer-boot").textContent);
