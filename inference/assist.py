@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,8 @@ def _write(path: Path, data: bytes) -> None:
 
 
 _PREDICTORS: dict[tuple[int, str, str], object] = {}
+# Grad-CAM hooks the shared model for one call: two threads of one process must not interleave.
+_MODEL_LOCK = threading.Lock()
 
 
 def _predictor(version: ModelVersion):
@@ -96,12 +99,14 @@ def score(version: ModelVersion, image: Image) -> float:
     found = cached_score(version, image.pk)
     if found is not None:
         return found
-    predictor = _predictor(version)
     path = _file_of(image)
-    if version.arch == Architecture.IQM_LINEAR:
-        value = predictor.score_file(path)[0]
-    else:
-        value = _score_of_input(predictor, version, prepare(decode(path), predictor.prep)[None])
+    with _MODEL_LOCK:
+        predictor = _predictor(version)
+        if version.arch == Architecture.IQM_LINEAR:
+            value = predictor.score_file(path)[0]
+        else:
+            x = prepare(decode(path), predictor.prep)[None]
+            value = _score_of_input(predictor, version, x)
     _write(_cache_dir(version) / f"{image.pk}.json", json.dumps({"score": value}).encode())
     return value
 
@@ -113,27 +118,32 @@ def explain(version: ModelVersion, image: Image) -> Explained:
     method = method_for(version.arch)
     if png_path.is_file() and meta_path.is_file():
         return Explained(png_path.read_bytes(), cached_score(version, image.pk), method)
-    predictor = _predictor(version)
     path = _file_of(image)
     pixels = decode(path)
-    rows, cols = pixels.shape
-    if version.arch == Architecture.IQM_LINEAR:
-        value, grid = predictor.score_file(path)[0], None
-    else:
-        x = prepare(pixels, predictor.prep)[None]
-        if version.arch == Architecture.CAHDC_RGA:
-            # One forward pass gives both the score and the attention map.
-            with torch.inference_mode():
-                out = predictor.model(x)
-            value, cam = float(out.score[0]), attention_to_map(out.attention, tuple(x.shape[-2:]))
-        else:
-            value = _score_of_input(predictor, version, x)
-            cam = saliency_map(predictor.model, version.arch, x)
-        grid = to_image_grid(cam, rows, cols, predictor.prep) if cam is not None else None
-    png = heatmap_png(grid, rows, cols)
+    with _MODEL_LOCK:
+        value, grid = _compute(version, path, pixels)
+    png = heatmap_png(grid, *pixels.shape)
     _write(png_path, png)
     _write(meta_path, json.dumps({"score": value}).encode())
     return Explained(png, value, method)
+
+
+def _compute(version: ModelVersion, path: Path, pixels) -> tuple[float, object]:
+    """(score, map on the image grid or None) of one decoded image."""
+    predictor = _predictor(version)
+    if version.arch == Architecture.IQM_LINEAR:
+        return predictor.score_file(path)[0], None
+    x = prepare(pixels, predictor.prep)[None]
+    if version.arch == Architecture.CAHDC_RGA:
+        # One forward pass gives both the score and the attention map.
+        with torch.inference_mode():
+            out = predictor.model(x)
+        value, cam = float(out.score[0]), attention_to_map(out.attention, tuple(x.shape[-2:]))
+    else:
+        value = _score_of_input(predictor, version, x)
+        cam = saliency_map(predictor.model, version.arch, x)
+    grid = to_image_grid(cam, *pixels.shape, predictor.prep) if cam is not None else None
+    return value, grid
 
 
 def active_version_for(study: ReaderStudy) -> ModelVersion | None:
