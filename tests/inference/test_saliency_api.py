@@ -14,7 +14,7 @@ from inference import assist
 from inference.predict import Predictor
 from ratings.models import ReaderStudy
 from tests.factories import make_dataset, names
-from tests.inference.versions import make_version
+from tests.inference.versions import make_iqm_version, make_version
 
 
 def _client(user) -> APIClient:
@@ -138,3 +138,16 @@ def test_scores_beyond_the_payload_budget_come_with_the_saliency_png(
     assert _worklist(rater, rated_study)[3]["model"]["score"] == pytest.approx(
         float(response["X-Model-Score"]), rel=1e-5
     )
+
+
+@pytest.mark.django_db
+def test_an_iqm_model_gives_its_score_and_an_empty_map(people, rated_study):
+    version = make_iqm_version(rated_study)
+    image = rated_study.dataset.images.order_by("pk").first()
+    expected = Predictor(version).score_file(representative_file(image.pk))[0]
+    url = f"/api/v1/model-versions/{version.pk}/saliency/?image={image.pk}"
+    response = _client(people[names.RESEARCHER]).get(url)
+    assert response.status_code == 200 and response["X-Saliency-Method"] == "none"
+    assert float(response["X-Model-Score"]) == pytest.approx(expected, rel=1e-5)
+    pixels = _png(response)
+    assert pixels.shape == (image.rows, image.columns, 4) and pixels[..., 3].max() == 0
