@@ -21,6 +21,7 @@ from imaging.access import get_dataset, policy
 from imaging.chunked import CHUNK_BYTES
 from imaging.models import Dataset, Image
 from imaging.services import wado_image_ids
+from inference.assist import rates_blind
 from inference.models import ModelVersion
 from ratings.permissions import Action, studies_for
 
@@ -127,7 +128,10 @@ def image_view(request: HttpRequest, pk: int, image_pk: int) -> HttpResponse:
 
 def saliency_choices(user, image: Image) -> list[dict]:
     """The active model versions of the studies on this image's dataset whose results the user
-    may see (coordinators, researchers), each with the URL of its heatmap of this image."""
+    may see (coordinators, researchers), each with the URL of its heatmap of this image; none
+    to whoever rates the image blind in some study."""
+    if rates_blind(user, image):
+        return []
     versions = ModelVersion.objects.filter(
         is_active=True,
         study__dataset_id=image.dataset_id,

@@ -176,6 +176,8 @@ class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):
         )
         if image is None:
             raise NotFound("No such image in this model's study or its dataset.")
+        if assist.rates_blind(request.user, image):
+            raise PermissionDenied("You rate this image in a study blinded to model output.")
         return _saliency_response(version, image)
 
     @extend_schema(request=None)

@@ -21,7 +21,7 @@ from django.urls import reverse
 
 from imaging.models import Image
 from imaging.services import representative_files
-from ratings.models import ReaderStudy
+from ratings.models import Membership, ReaderStudy, Role
 
 from .models import Architecture, ModelVersion, Target
 from .preprocess import decode, prepare
@@ -144,6 +144,18 @@ def _compute(version: ModelVersion, path: Path, pixels) -> tuple[float, object]:
         cam = saliency_map(predictor.model, version.arch, x)
     grid = to_image_grid(cam, *pixels.shape, predictor.prep) if cam is not None else None
     return value, grid
+
+
+def rates_blind(user, image: Image) -> bool:
+    """Whether the user rates the image in a study that hides model output: then no door shows
+    them a model's view of it, whatever else they coordinate or research (as the subject fields,
+    ratings.permissions.may_see_subject_fields)."""
+    return Membership.objects.filter(
+        user=user,
+        role=Role.RATER,
+        study__show_model_output=False,
+        study__study_images__image=image,
+    ).exists()
 
 
 def active_version_for(study: ReaderStudy) -> ModelVersion | None:

@@ -12,7 +12,7 @@ from imaging.models import Image
 from imaging.services import representative_file
 from inference import assist
 from inference.predict import Predictor
-from ratings.models import ReaderStudy
+from ratings.models import Membership, ReaderStudy, Role, StudyImage
 from tests.factories import make_dataset, names
 from tests.inference.versions import make_iqm_version, make_version
 
@@ -151,3 +151,15 @@ def test_an_iqm_model_gives_its_score_and_an_empty_map(people, rated_study):
     assert float(response["X-Model-Score"]) == pytest.approx(expected, rel=1e-5)
     pixels = _png(response)
     assert pixels.shape == (image.rows, image.columns, 4) and pixels[..., 3].max() == 0
+
+
+@pytest.mark.django_db
+def test_a_researcher_who_also_rates_the_image_blind_elsewhere_gets_no_map(people, rated_study):
+    version = make_version(rated_study)
+    image = rated_study.dataset.images.first()
+    blind = ReaderStudy.objects.create(name="blind second reading", dataset=rated_study.dataset)
+    StudyImage.objects.create(study=blind, image=image)
+    Membership.objects.create(user=people[names.RESEARCHER], study=blind, role=Role.RATER)
+    url = f"/api/v1/model-versions/{version.pk}/saliency/?image={image.pk}"
+    assert _client(people[names.RESEARCHER]).get(url).status_code == 403
+    assert _client(people[names.COORDINATOR]).get(url).status_code == 200
