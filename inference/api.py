@@ -8,22 +8,25 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.http import FileResponse, HttpResponse
+from django.db.models import Q
+from django.http import FileResponse, Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.decorators import action
+from rest_framework.decorators import action, api_view
 from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
+from imaging.models import Image
 from iqa_platform.job_api import JobActionsMixin
 from ratings.models import AuditAction, Split
 from ratings.permissions import Action, can, get_study, studies_for
 from ratings.services import audit
+from ratings.worklist import resolve_item
 
-from . import compare, runs
+from . import assist, assisted, compare, runs
 from .models import Architecture, HoldOut, ModelVersion, Target, TrainingRun
 
 
@@ -248,6 +251,30 @@ class ModelVersionViewSet(ModelVersionReportMixin, viewsets.ReadOnlyModelViewSet
         response["X-Content-SHA256"] = version.checkpoint_sha256
         return response
 
+    @extend_schema(
+        parameters=[OpenApiParameter("image", int, required=True, description="An image id.")],
+        responses={(200, "image/png"): OpenApiTypes.BINARY},
+    )
+    @action(detail=True, methods=["get"])
+    def saliency(self, request: Request, pk=None, format=None) -> HttpResponse:
+        """Where the model looks in `?image=ID`: an RGBA heatmap PNG of the image's pixel size
+        (transparent where low), the score in the X-Model-Score header."""
+        version = self.get_object()
+        raw = request.query_params.get("image", "")
+        if not raw.isdigit() or len(raw) > 18:
+            raise ValidationError({"image": ["An image id, e.g. ?image=12."]})
+        study = version.study
+        image = (
+            Image.objects.filter(pk=int(raw))
+            .filter(Q(dataset_id=study.dataset_id) | Q(study_images__study=study))
+            .first()
+        )
+        if image is None:
+            raise NotFound("No such image in this model's study or its dataset.")
+        if assist.rates_blind(request.user, image):
+            raise PermissionDenied("You rate this image in a study blinded to model output.")
+        return _saliency_response(version, image)
+
     @extend_schema(request=None)
     @action(detail=True, methods=["post"])
     def activate(self, request: Request, pk=None, format=None) -> Response:
@@ -276,3 +303,80 @@ class ModelVersionViewSet(ModelVersionReportMixin, viewsets.ReadOnlyModelViewSet
             )  # fmt: skip
         version.refresh_from_db()
         return Response(ModelVersionSerializer(version).data)
+
+
+def _saliency_response(version: ModelVersion, image: Image) -> HttpResponse:
+    try:
+        explained = assist.explain(version, image)
+    except Image.DoesNotExist:
+        raise NotFound("This image has no file to score.") from None
+    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
+        # A checkpoint gone or unreadable, an image the decoder refuses: say so, never a 500.
+        return Response(
+            {"detail": f"The model could not score this image: {exc}", "code": "model_unavailable"},
+            status=status.HTTP_409_CONFLICT,
+        )
+    response = HttpResponse(explained.png, content_type="image/png")
+    response["X-Model-Score"] = "" if explained.score is None else f"{explained.score:.6g}"
+    response["X-Model-Version"] = str(version.pk)
+    response["X-Saliency-Method"] = explained.method
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY})
+@api_view(["GET"])
+def item_saliency(request: Request, study_id: int, item: str) -> HttpResponse:
+    """An assisted-reading rater's view of where the model looks in one worklist item.
+
+    Only in a study with show_model_output on; everywhere else 404, as if no model existed.
+    """
+    study = get_study(request.user, study_id, Action.RATE)
+    if not study.show_model_output:
+        raise Http404("No such item.")
+    found = resolve_item(study, request.user, item)
+    version = assist.active_version_for(study) if found is not None else None
+    if version is None:
+        raise Http404("No such item.")
+    return _saliency_response(version, Image.objects.get(pk=found[0]))
+
+
+def _study_param(request: Request, name: str, required: bool):
+    raw = request.query_params.get(name, "")
+    if not raw:
+        if required:
+            raise ValidationError({name: ["A study id is required, e.g. ?against=12."]})
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise ValidationError({name: ["A study id."]})
+    return get_study(request.user, int(raw), Action.VIEW_RESULTS)
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("against", int, required=True, description="The unassisted study."),
+        OpenApiParameter("dimension", str, description="A score dimension both rate."),
+        OpenApiParameter("reference", int, description="Reference study (default: against)."),
+    ],
+    responses={200: OpenApiTypes.OBJECT},
+)
+@api_view(["GET"])
+def assisted_comparison(request: Request, pk: int) -> Response:
+    """This assisted-reading study against an unassisted reading of the same images: median
+    active time per image and agreement (MAD, ICC(A,1)) with the reference, per arm."""
+    study = get_study(request.user, pk, Action.VIEW_RESULTS)
+    against = _study_param(request, "against", required=True)
+    reference = _study_param(request, "reference", required=False)
+    if not study.show_model_output:
+        raise ValidationError({"detail": "This study does not show model output to its raters."})
+    if against.show_model_output:
+        raise ValidationError(
+            {"against": ["That study shows model output: not an unassisted arm."]}
+        )
+    try:
+        body = assisted.assisted_comparison(
+            study, against, request.query_params.get("dimension") or None, reference
+        )
+    except assisted.ComparisonError as exc:
+        raise ValidationError({"detail": str(exc)}) from None
+    return Response(body)

@@ -88,6 +88,9 @@ INSTALLED_APPS = [
 # Who may see which dataset, image and file is decided by the reader studies (ratings);
 # imaging asks this policy and so never imports ratings.
 IMAGING_ACCESS_POLICY = "ratings.permissions.ImagingAccess"
+# What a rater of an assisted-reading study (show_model_output) sees beside each image: called
+# by the reading payload (ratings never imports inference) with the study and its items.
+READING_MODEL_OUTPUT = "inference.assist.model_output"
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -74,6 +74,8 @@ EXPECTED: dict[str, tuple[str, int, int, int, int, int, int]] = {
     # The matrix's checkpoint is not a real one: who may see the report gets 409 cannot_score.
     'api/v1/^model-versions/(?P<pk>[^/.]+)/report/$': ('GET', 403, 404, 404, 409, 409, 409),
     'api/v1/^model-versions/(?P<pk>[^/.]+)/report/pairs/$': ('GET', 403, 404, 404, 409, 409, 409),  # noqa: E501
+    # Without ?image= the study's coordinator, researcher and staff get 400; raters never see it.
+    'api/v1/^model-versions/(?P<pk>[^/.]+)/saliency/$': ('GET', 403, 404, 404, 400, 400, 400),
     'api/v1/^studies/$': ('GET', 403, 200, 200, 200, 200, 200),
     'api/v1/^studies/(?P<pk>[^/.]+)/$': ('GET', 403, 200, 404, 200, 200, 200),
     'api/v1/^studies/(?P<pk>[^/.]+)/state/$': ('POST', 403, 403, 404, 400, 403, 400),
@@ -95,6 +97,8 @@ EXPECTED: dict[str, tuple[str, int, int, int, int, int, int]] = {
     'api/v1/schema/': ('GET', 200, 200, 200, 200, 200, 200),
     'api/v1/studies/<int:pk>/agreement/': ('GET', 403, 403, 404, 200, 200, 200),
     'api/v1/studies/<int:pk>/audit/': ('GET', 403, 403, 404, 200, 403, 200),
+    # Without ?against= the study's coordinator, researcher and staff get 400.
+    'api/v1/studies/<int:pk>/assisted-comparison/': ('GET', 403, 403, 404, 400, 400, 400),
     'api/v1/studies/<int:pk>/exports/': ('GET', 403, 403, 404, 200, 200, 200),
     'api/v1/studies/<int:pk>/exports/ratings.<str:fmt>': ('GET', 403, 403, 404, 200, 200, 200),
     'api/v1/studies/<int:pk>/mos/': ('GET', 403, 403, 404, 200, 200, 200),
@@ -102,6 +106,8 @@ EXPECTED: dict[str, tuple[str, int, int, int, int, int, int]] = {
     'api/v1/studies/<int:study_id>/assessments/': ('GET', 403, 200, 404, 200, 200, 200),
     'api/v1/studies/<int:study_id>/assessments/<str:client_id>/': ('GET', 403, 200, 404, 404, 404, 404),  # noqa: E501
     'api/v1/studies/<int:study_id>/items/<str:item>/': ('GET', 403, 200, 404, 403, 403, 404),
+    # Only in an assisted-reading study (show_model_output); the matrix's study is not one.
+    'api/v1/studies/<int:study_id>/items/<str:item>/saliency/': ('GET', 403, 404, 404, 403, 403, 404),  # noqa: E501
     'api/v1/studies/<int:study_id>/items/<str:item>/file/': ('GET', 302, 200, 404, 403, 403, 404),
     'api/v1/studies/<int:study_id>/worklist/': ('GET', 403, 200, 404, 403, 403, 200),
     'api/v1/upload-sessions/<str:sid>/': ('GET', 403, 404, 404, 200, 404, 404),
