@@ -88,6 +88,9 @@ INSTALLED_APPS = [
 # Who may see which dataset, image and file is decided by the reader studies (ratings);
 # imaging asks this policy and so never imports ratings.
 IMAGING_ACCESS_POLICY = "ratings.permissions.ImagingAccess"
+# Called as f(dataset_id, image_ids) once an import has committed new images: real-time QC
+# scores them with the active model versions of the dataset's studies. "" calls nothing.
+IMAGING_AFTER_INGEST = "inference.realtime.images_ingested"
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
