@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import dashboard, datasets, exports, reading, study_setup, training, views
+from . import dashboard, datasets, exports, qc, reading, study_setup, training, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
@@ -37,6 +37,13 @@ urlpatterns = [
         "studies/<int:pk>/releases/<int:version>/download/",
         exports.release_download,
         name="study-release-download",
+    ),
+    path("qc/", qc.qc_index, name="qc-index"),
+    path("studies/<int:pk>/qc/", qc.qc_page, name="study-qc"),
+    path(
+        "studies/<int:pk>/qc/images/<int:image_pk>/thumbnail/",
+        qc.qc_thumbnail,
+        name="study-qc-thumbnail",
     ),
     path("training/", training.run_list, name="training-runs"),
     path("training/new/", training.launch, name="training-new"),

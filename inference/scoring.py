@@ -96,6 +96,8 @@ def create_job(
         problems["part"] = ["This version was trained without a split: it has no parts."]
     elif part and dataset is not None:
         problems["part"] = ["A part belongs to a study's split; score the study."]
+    elif part and study is not None and study.pk != version.study_id:
+        problems["part"] = ["A part belongs to the version's own study's split."]
     if study is None and dataset is None and not image_ids:
         study = version.study
     if problems:
