@@ -31,7 +31,7 @@ BATCH_SIZE = 32
 PARTS = ("train", "val", "test")
 # A worker keeps the last few loaded versions: real-time QC scores one image per job, and
 # loading a checkpoint costs more than scoring one radiograph.
-_LOADED: dict[tuple[int, str], Predictor] = {}
+_LOADED: dict[tuple[int, str, str], Predictor] = {}
 _KEEP_LOADED = 2
 
 
@@ -145,7 +145,7 @@ def run_inference(job_id: int) -> None:
 def predictor_for(version: ModelVersion) -> Predictor:
     """The version loaded once per worker process (the checkpoint never changes: its hash
     is part of the key)."""
-    key = (version.pk, version.checkpoint_sha256)
+    key = (version.pk, version.checkpoint, version.checkpoint_sha256)
     predictor = _LOADED.pop(key, None) or Predictor(version)
     _LOADED[key] = predictor  # most recently used last
     while len(_LOADED) > _KEEP_LOADED:
