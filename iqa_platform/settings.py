@@ -273,6 +273,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_queue_dir / "control"),
         "processed_folder": str(_queue_dir / "processed"),
         "store_processed": False,
+        # How often an idle worker looks for new messages (kombu's default is 1 s): each hop
+        # of real-time QC (upload -> ingest -> inference) waits up to this long.
+        "polling_interval": env_int("IQA_BROKER_POLL_MS", 100) / 1000,
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
