@@ -52,6 +52,7 @@ class Predictor:
             self.iqm = None
             self.model = load_checkpoint(path).model.eval()
         self.prep = preprocess_config(self.config)
+        self.forward_kind = "eager"
         self.forward = self._fast_forward()
 
     def _fast_forward(self):
@@ -66,6 +67,7 @@ class Predictor:
         except (ImportError, RuntimeError, ValueError) as exc:
             logger.warning("version %s scores eagerly: %s", self.version.pk, exc)
             return lambda x: outputs(self.model, x)
+        self.forward_kind = DEFAULT_VARIANT
         return lambda x: fast(x).score
 
     @torch.inference_mode()

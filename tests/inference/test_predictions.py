@@ -5,12 +5,16 @@ raters see nothing, and the QC threshold flags what falls below it."""
 import math
 
 import pytest
+import torch
 from rest_framework.test import APIClient
 
 from imaging.services import representative_file
 from inference import scoring
+from inference.fast import DEFAULT_VARIANT
 from inference.models import InferenceJob, Prediction
 from inference.predict import Predictor
+from inference.preprocess import load_one
+from inference.training.engine import outputs
 from iqa_platform.jobs import JobStatus
 from ratings.models import StudyImage
 from tests.factories import names
@@ -155,3 +159,16 @@ def test_researchers_launch_coordinators_read_raters_see_nothing(
         assert client.get("/api/v1/inference-jobs/").json()["results"] == []
     bad = researcher.post(url, {"part": "holdout"}, format="json")
     assert bad.status_code == 400 and "part" in bad.json()
+
+
+def test_cahdc_rga_is_scored_by_its_fast_form_with_the_eager_models_scores(rated_study):
+
+    version = make_version(rated_study, arch="cahdc-rga", size=(64, 96))
+    predictor = Predictor(version)
+    path = representative_file(rated_study.dataset.images.first().pk)
+    score, probabilities, uncertainty = predictor.score_file(path)
+    with torch.inference_mode():
+        eager = float(outputs(predictor.model, load_one(path, predictor.prep))[0])
+    assert predictor.forward_kind == DEFAULT_VARIANT != "eager"
+    assert score == pytest.approx(eager, abs=1e-4)
+    assert probabilities is None and uncertainty is None  # no dropout: no MC spread
