@@ -172,3 +172,18 @@ def test_cahdc_rga_is_scored_by_its_fast_form_with_the_eager_models_scores(rated
     assert predictor.forward_kind == DEFAULT_VARIANT != "eager"
     assert score == pytest.approx(eager, abs=1e-4)
     assert probabilities is None and uncertainty is None  # no dropout: no MC spread
+
+
+def test_the_predict_command_prints_the_stored_predictions(rated_study, tmp_path):
+    from django.core.management import call_command
+
+    version = make_version(rated_study)
+    _run(scoring.create_job(version, queue=False))
+    out = tmp_path / "stored.csv"
+    call_command(
+        "predict", model_version=version.pk, study=str(rated_study.pk), stored=True, csv=str(out)
+    )
+    lines = out.read_text().splitlines()
+    assert lines[0] == "image,prediction,uncertainty" and len(lines) == 17
+    first = Prediction.objects.select_related("image").order_by("image_id").first()
+    assert lines[1] == f"{first.image.label},{round(first.score, 4)},"
