@@ -199,10 +199,13 @@ def _score(context: JobContext) -> dict[str, Any]:
                     preprocessing=preprocessing,
                 )
             )
-        # A prediction stored meanwhile (a concurrent job of the same version) is kept.
-        created = Prediction.objects.bulk_create(rows, ignore_conflicts=True)
-        counts["n_predicted"] += len(created)
-        counts["n_flagged"] += sum(1 for row in rows if row.flagged)
+        # A prediction stored meanwhile (a concurrent job of the same version) is kept, and
+        # counted by that job: these images had none when this attempt began, so the rows
+        # naming this job are the ones it stored.
+        Prediction.objects.bulk_create(rows, ignore_conflicts=True)
+        mine = Prediction.objects.filter(job=job, image_id__in=[row.image_id for row in rows])
+        counts["n_predicted"] += mine.count()
+        counts["n_flagged"] += mine.filter(flagged=True).count()
         counts["n_missing"] = len(missing)
         done += len(batch)
         context.progress(done / total, force=done == total, n_done=done, **counts)

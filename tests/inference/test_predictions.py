@@ -3,9 +3,11 @@ redelivered task scores nothing twice), researchers launch it, coordinators read
 raters see nothing, and the QC threshold flags what falls below it."""
 
 import math
+import threading
 
 import pytest
 import torch
+from django.db import connection
 from rest_framework.test import APIClient
 
 from imaging.services import representative_file
@@ -187,3 +189,40 @@ def test_the_predict_command_prints_the_stored_predictions(rated_study, tmp_path
     assert lines[0] == "image,prediction,uncertainty" and len(lines) == 17
     first = Prediction.objects.select_related("image").order_by("image_id").first()
     assert lines[1] == f"{first.image.label},{round(first.score, 4)},"
+
+
+def test_two_jobs_scoring_the_same_images_at_once_store_one_prediction_each(
+    transactional_db, rated_study, monkeypatch
+):
+    version = make_version(rated_study)
+    jobs = [scoring.create_job(version, queue=False) for _ in range(2)]
+    # Both jobs pass their "already stored?" look before either stores anything.
+    barrier = threading.Barrier(2, timeout=60)
+    original = scoring.representative_files
+
+    def files_after_both_looked(ids):
+        barrier.wait()
+        return original(ids)
+
+    monkeypatch.setattr(scoring, "representative_files", files_after_both_looked)
+    failures = []
+
+    def go(job):
+        try:
+            scoring.run_inference(job.pk)
+        except Exception as exc:  # pragma: no cover - reported below
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=go, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures, failures
+    for job in jobs:
+        job.refresh_from_db()
+        assert job.status == JobStatus.SUCCEEDED, job.error
+    assert Prediction.objects.count() == 16
+    assert sum(job.n_predicted for job in jobs) == 16  # each row counted by its one maker
