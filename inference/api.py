@@ -5,25 +5,27 @@ read; raters see nothing."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from iqa_platform.job_api import JobActionsMixin
-from ratings.models import Split
+from ratings.models import AuditAction, Split
 from ratings.permissions import Action, can, get_study, studies_for
+from ratings.services import audit
 
-from . import runs, scoring
+from . import compare, runs, scoring
 from .models import (
     Architecture,
     HoldOut,
@@ -90,6 +92,16 @@ class TrainingRunViewSet(
 
     def may_control(self, request: Request, job) -> bool:
         return can(request.user, job.study, Action.TRAIN_MODELS)
+
+    def job_cancelled(self, request: Request, job) -> None:
+        audit.record(
+            AuditAction.TRAINING_RUN_CANCELLED,
+            actor=request.user,
+            study=job.study_id,
+            object_type="training_run",
+            object_id=job.pk,
+            details={"status_before": job.status},
+        )
 
     @extend_schema(request=TrainingRunRequest, responses={202: TrainingRunSerializer})
     def create(self, request: Request) -> Response:
@@ -174,7 +186,90 @@ class PredictionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):
+class ReportQuery(serializers.Serializer):
+    part = serializers.ChoiceField(choices=["train", "val", "test", "all"], default="test")
+    label_dimension = serializers.CharField(max_length=64, required=False, default="")
+    threshold = serializers.FloatField(required=False, default=None, allow_null=True)
+
+    def validate_threshold(self, value):
+        if value is not None and not math.isfinite(value):
+            raise serializers.ValidationError("A finite number.")
+        return value
+
+
+class ModelVersionReportMixin:
+    """The model-versus-expert report of a version on its study (ratings/stats/README.md has
+    the contract), computed live from the version's predictions: it may take seconds."""
+
+    def _report_query(self, request: Request) -> dict:
+        query = ReportQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = dict(query.validated_data)
+        data["part"] = "" if data["part"] == "all" else data["part"]
+        return data
+
+    def _labels(self, version: ModelVersion, query: dict) -> tuple[str | None, dict]:
+        try:
+            return compare.binary_labels(version.study, query["label_dimension"] or None)
+        except compare.CompareError as exc:
+            raise ValidationError({"label_dimension": [str(exc)]}) from None
+
+    def _gather(self, version: ModelVersion, part: str) -> compare.Pairs:
+        try:
+            return compare.model_expert_pairs(version, version.study, version.dimension_key, part)
+        except compare.ScoringError as exc:
+            raise ScoringConflict(str(exc)) from None
+        except compare.CompareError as exc:
+            raise ValidationError({"detail": [str(exc)]}) from None
+
+    @extend_schema(
+        parameters=[ReportQuery],
+        responses={200: OpenApiTypes.OBJECT},
+        description="?part=train|val|test|all (default test), ?label_dimension=KEY (a binary "
+        "dimension; default the study's first), ?threshold=X.",
+    )
+    @action(detail=True, methods=["get"])
+    def report(self, request: Request, pk=None, format=None) -> Response:
+        version = self.get_object()
+        query = self._report_query(request)
+        self._labels(version, query)
+        pairs = self._gather(version, query["part"])
+        try:
+            body = compare.version_report(
+                version,
+                part=query["part"],
+                label_dimension=query["label_dimension"] or None,
+                threshold=query["threshold"],
+                gathered=pairs,
+            )
+        except compare.CompareError as exc:
+            raise ValidationError({"label_dimension": [str(exc)]}) from None
+        return Response(body)
+
+    @extend_schema(parameters=[ReportQuery], responses={(200, "text/csv"): OpenApiTypes.STR})
+    @action(detail=True, methods=["get"], url_path="report/pairs")
+    def report_pairs(self, request: Request, pk=None, format=None) -> HttpResponse:
+        """The per-image pairs (image, model, expert, label, diff, part, subgroups) as CSV, in
+        the shape `manage.py compare --csv` reads."""
+        version = self.get_object()
+        query = self._report_query(request)
+        key, labels = self._labels(version, query)
+        pairs = self._gather(version, query["part"])
+        response = HttpResponse(
+            compare.pairs_csv(pairs.pairs, labels if key else None), content_type="text/csv"
+        )
+        name = f"model-version-{version.pk}-{query['part'] or 'all'}-pairs.csv"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+
+class ScoringConflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "cannot_score"
+    default_detail = "The model version cannot score the images."
+
+
+class ModelVersionViewSet(ModelVersionReportMixin, viewsets.ReadOnlyModelViewSet):
     """Model versions; `download/` gives the checkpoint, POST `activate/` makes it the one
     version of its study and dimension that scores new images."""
 
@@ -212,6 +307,14 @@ class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):
                     study=version.study, dimension_key=version.dimension_key, is_active=True
                 ).exclude(pk=version.pk).update(is_active=False)
                 ModelVersion.objects.filter(pk=version.pk).update(is_active=True)
+                audit.record(
+                    AuditAction.MODEL_VERSION_ACTIVATED,
+                    actor=request.user,
+                    study=version.study_id,
+                    object_type="model_version",
+                    object_id=version.pk,
+                    details={"dimension_key": version.dimension_key, "run": version.run_id},
+                )
         except IntegrityError:  # two activations at once: the other one won
             return Response(
                 {"detail": "Another version was activated at the same time; try again.",

@@ -76,6 +76,9 @@ EXPECTED: dict[str, tuple[str, int, int, int, int, int, int]] = {
     'api/v1/^model-versions/(?P<pk>[^/.]+)/activate/$': ('POST', 403, 404, 404, 403, 200, 200),
     'api/v1/^model-versions/(?P<pk>[^/.]+)/download/$': ('GET', 403, 404, 404, 200, 200, 200),
     'api/v1/^model-versions/(?P<pk>[^/.]+)/predictions/$': ('GET', 403, 404, 404, 200, 200, 200),
+    # The matrix's checkpoint is not a real one: who may see the report gets 409 cannot_score.
+    'api/v1/^model-versions/(?P<pk>[^/.]+)/report/$': ('GET', 403, 404, 404, 409, 409, 409),
+    'api/v1/^model-versions/(?P<pk>[^/.]+)/report/pairs/$': ('GET', 403, 404, 404, 409, 409, 409),  # noqa: E501
     'api/v1/^studies/$': ('GET', 403, 200, 200, 200, 200, 200),
     'api/v1/^studies/(?P<pk>[^/.]+)/$': ('GET', 403, 200, 404, 200, 200, 200),
     'api/v1/^studies/(?P<pk>[^/.]+)/state/$': ('POST', 403, 403, 404, 400, 403, 400),
@@ -96,6 +99,7 @@ EXPECTED: dict[str, tuple[str, int, int, int, int, int, int]] = {
     'api/v1/docs/': ('GET', 200, 200, 200, 200, 200, 200),
     'api/v1/schema/': ('GET', 200, 200, 200, 200, 200, 200),
     'api/v1/studies/<int:pk>/agreement/': ('GET', 403, 403, 404, 200, 200, 200),
+    'api/v1/studies/<int:pk>/audit/': ('GET', 403, 403, 404, 200, 403, 200),
     'api/v1/studies/<int:pk>/exports/': ('GET', 403, 403, 404, 200, 200, 200),
     'api/v1/studies/<int:pk>/exports/ratings.<str:fmt>': ('GET', 403, 403, 404, 200, 200, 200),
     'api/v1/studies/<int:pk>/mos/': ('GET', 403, 403, 404, 200, 200, 200),
@@ -119,6 +123,7 @@ EXPECTED: dict[str, tuple[str, int, int, int, int, int, int]] = {
     'studies/': ('GET', 302, 200, 200, 200, 200, 200),
     'studies/<int:pk>/dashboard/': ('GET', 302, 403, 404, 200, 200, 200),
     'studies/<int:pk>/dashboard/status/': ('GET', 302, 403, 404, 200, 200, 200),
+    'studies/<int:pk>/audit/': ('GET', 302, 403, 404, 200, 403, 200),
     'studies/<int:pk>/exports/': ('GET', 302, 403, 404, 200, 200, 200),
     'studies/<int:pk>/exports/release/': ('POST', 302, 403, 404, 400, 403, 400),
     'studies/<int:pk>/exports/split/': ('POST', 302, 403, 404, 400, 403, 400),
@@ -140,6 +145,7 @@ EXPECTED: dict[str, tuple[str, int, int, int, int, int, int]] = {
     'training/': ('GET', 302, 403, 403, 200, 200, 200),
     'training/new/': ('GET', 302, 403, 403, 403, 200, 200),
     'training/runs/<int:pk>/': ('GET', 302, 404, 404, 200, 200, 200),
+    'training/versions/<int:pk>/report/': ('GET', 302, 404, 404, 409, 409, 409),
     'wado/': ('GET', 302, 200, 403, 200, 200, 200),
 }
 # fmt: on
@@ -235,6 +241,8 @@ def _path(route: str, world: dict) -> str:
     }
     if name.startswith("study-dimension"):
         values["pk"] = world["dimension"]
+    if name == "training-version-report":
+        values["pk"] = world["version"]
     kwargs = {p: values[p] for p in params}
     if name == "api-root" and "format" in kwargs:
         return "/api/v1/.json"

@@ -88,6 +88,7 @@ def rated_pages(study) -> list[tuple[str, str]]:
         (names.COORDINATOR, f"/studies/{study.pk}/setup/images/"),
         (names.COORDINATOR, f"/studies/{study.pk}/setup/dimensions/"),
         (names.COORDINATOR, f"/studies/{study.pk}/setup/members/"),
+        (names.COORDINATOR, f"/studies/{study.pk}/audit/"),
         (names.STAFF, "/studies/new/"),
     ]
 
