@@ -381,7 +381,7 @@ class ModelVersionViewSet(ModelVersionReportMixin, viewsets.ReadOnlyModelViewSet
             study_on = researched.filter(dataset_id=data["dataset"]).select_related("dataset")
             found = study_on.first()
             if found is None:
-                raise NotFound("No such dataset among your studies'.")
+                raise NotFound("No such dataset under a study you research.")
             dataset = found.dataset
         try:
             job = scoring.create_job(

@@ -161,6 +161,12 @@ def test_researchers_launch_coordinators_read_raters_see_nothing(
         assert client.get("/api/v1/inference-jobs/").json()["results"] == []
     bad = researcher.post(url, {"part": "holdout"}, format="json")
     assert bad.status_code == 400 and "part" in bad.json()
+    # A whole dataset: every image on it, those in no study included.
+    whole = researcher.post(url, {"dataset": rated_study.dataset_id}, format="json")
+    assert whole.status_code == 202 and whole.json()["dataset"] == rated_study.dataset_id
+    both = {"dataset": rated_study.dataset_id, "study": rated_study.pk}
+    assert researcher.post(url, both, format="json").status_code == 400
+    assert researcher.post(url, {"dataset": 999999}, format="json").status_code == 404
 
 
 def test_cahdc_rga_is_scored_by_its_fast_form_with_the_eager_models_scores(rated_study):
