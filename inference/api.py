@@ -1,5 +1,7 @@
-"""Training runs and model versions over the API: POST a run (202), follow it, cancel, retry;
-list versions, download a checkpoint, activate one. Researchers launch; raters see nothing."""
+"""Training runs, model versions and their predictions over the API: POST a run (202), follow
+it, cancel, retry; list versions, download a checkpoint, activate one, set its QC threshold;
+POST an inference job (202) and read the stored predictions. Researchers launch; coordinators
+read; raters see nothing."""
 
 from __future__ import annotations
 
@@ -26,8 +28,16 @@ from ratings.permissions import Action, can, get_study, studies_for
 from ratings.services import audit
 from ratings.worklist import resolve_item
 
-from . import assist, assisted, compare, runs
-from .models import Architecture, HoldOut, ModelVersion, Target, TrainingRun
+from . import assist, assisted, compare, runs, scoring
+from .models import (
+    Architecture,
+    HoldOut,
+    InferenceJob,
+    ModelVersion,
+    Prediction,
+    Target,
+    TrainingRun,
+)
 
 
 class TrainingRunSerializer(serializers.ModelSerializer):
@@ -137,7 +147,44 @@ class ModelVersionSerializer(serializers.ModelSerializer):
         fields = [
             "id", "run", "study", "dimension_key", "arch", "target", "config", "split",
             "metrics", "checkpoint_sha256", "checkpoint_bytes", "code_version",
-            "labels_fingerprint", "is_active", "created_at",
+            "labels_fingerprint", "is_active", "qc_threshold", "created_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class QCThresholdRequest(serializers.Serializer):
+    qc_threshold = serializers.FloatField(allow_null=True, min_value=-1e6, max_value=1e6)
+
+
+class InferenceJobSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InferenceJob
+        fields = [
+            "id", "model_version", "study", "dataset", "part", "image_ids", "trigger",
+            "status", "progress", "error", "attempts", "n_images", "n_done", "n_predicted",
+            "n_flagged", "n_missing", "created_at", "started_at", "finished_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class InferenceJobRequest(serializers.Serializer):
+    study = serializers.IntegerField(required=False, min_value=1, max_value=2**62)
+    dataset = serializers.IntegerField(required=False, min_value=1, max_value=2**62)
+    part = serializers.ChoiceField(
+        choices=[("", "every image"), *[(p, p) for p in scoring.PARTS]],
+        required=False,
+        default="",
+    )
+
+
+class PredictionSerializer(serializers.ModelSerializer):
+    image_label = serializers.CharField(source="image.label", read_only=True)
+
+    class Meta:
+        model = Prediction
+        fields = [
+            "id", "image", "image_label", "model_version", "job", "score", "probabilities",
+            "uncertainty", "qc_value", "flagged", "seconds", "preprocessing", "created_at",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -303,6 +350,100 @@ class ModelVersionViewSet(ModelVersionReportMixin, viewsets.ReadOnlyModelViewSet
             )  # fmt: skip
         version.refresh_from_db()
         return Response(ModelVersionSerializer(version).data)
+
+    def _researched(self, request: Request) -> ModelVersion:
+        version = self.get_object()
+        if not can(request.user, version.study, Action.TRAIN_MODELS):
+            raise PermissionDenied("Only the study's researchers do this.")
+        return version
+
+    @extend_schema(request=QCThresholdRequest, responses=ModelVersionSerializer)
+    def partial_update(self, request: Request, pk=None, format=None) -> Response:
+        """Set the real-time QC threshold (`qc_threshold`, null: flag nothing); the version's
+        stored predictions are flagged again by it."""
+        version = self._researched(request)
+        body = QCThresholdRequest(data=request.data)
+        body.is_valid(raise_exception=True)
+        threshold = body.validated_data["qc_threshold"]
+        classifier = version.target != Target.REGRESSION
+        if threshold is not None and classifier and not 0.0 <= threshold <= 1.0:
+            raise ValidationError(
+                {"qc_threshold": ["A classifier's threshold is a probability, in [0, 1]."]}
+            )
+        scoring.set_qc_threshold(version, threshold)
+        version.refresh_from_db()
+        return Response(ModelVersionSerializer(version).data)
+
+    @extend_schema(methods=["get"], request=None, responses=PredictionSerializer(many=True))
+    @extend_schema(
+        methods=["post"], request=InferenceJobRequest, responses={202: InferenceJobSerializer}
+    )
+    @action(detail=True, methods=["get", "post"])
+    def predictions(self, request: Request, pk=None, format=None) -> Response:
+        """GET: the version's stored predictions, newest first (`?flagged=1`: flagged only).
+        POST: score a study (default: the version's own), one `part` of its split, or a
+        `dataset`: an inference job, answered 202."""
+        if request.method == "POST":
+            return self._start_inference(request)
+        version = self.get_object()
+        queryset = Prediction.objects.filter(model_version=version).select_related("image")
+        flagged = request.query_params.get("flagged")
+        if flagged is not None:
+            if flagged not in ("0", "1", "true", "false"):
+                raise ValidationError({"flagged": ["1 or 0."]})
+            queryset = queryset.filter(flagged=flagged in ("1", "true"))
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(PredictionSerializer(page, many=True).data)
+
+    def _start_inference(self, request: Request) -> Response:
+        version = self._researched(request)
+        body = InferenceJobRequest(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        study = dataset = None
+        if "study" in data:
+            study = get_study(request.user, data["study"], Action.TRAIN_MODELS)
+        if "dataset" in data:
+            researched = studies_for(request.user, Action.TRAIN_MODELS)
+            study_on = researched.filter(dataset_id=data["dataset"]).select_related("dataset")
+            found = study_on.first()
+            if found is None:
+                raise NotFound("No such dataset under a study you research.")
+            dataset = found.dataset
+        try:
+            job = scoring.create_job(
+                version, study=study, dataset=dataset, part=data["part"], user=request.user
+            )
+        except scoring.JobRejected as exc:
+            raise ValidationError(exc.problems) from None
+        url = reverse("inference-job-detail", args=[job.pk], request=request)
+        return Response(
+            InferenceJobSerializer(job).data,
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": url},
+        )
+
+
+class InferenceJobViewSet(
+    JobActionsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Inference jobs of the studies you research or coordinate (researchers' and real-time
+    QC's); follow one's progress, cancel or retry it (researchers)."""
+
+    serializer_class = InferenceJobSerializer
+    enqueue_job = staticmethod(scoring.enqueue)
+
+    def get_queryset(self):
+        visible = studies_for(self.request.user, Action.VIEW_RESULTS)
+        return InferenceJob.objects.filter(model_version__study__in=visible).select_related(
+            "model_version__study"
+        )
+
+    def may_control(self, request: Request, job) -> bool:
+        return can(request.user, job.model_version.study, Action.TRAIN_MODELS)
 
 
 def _saliency_response(version: ModelVersion, image: Image) -> HttpResponse:

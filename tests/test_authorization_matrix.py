@@ -22,7 +22,7 @@ from rest_framework.test import APIClient
 
 from imaging.chunked import create_session
 from imaging.models import IngestJob
-from inference.models import ModelVersion, TrainingRun
+from inference.models import InferenceJob, ModelVersion, Prediction, TrainingRun
 from iqa_platform.jobs import JobStatus
 from ratings.models import ExportJob, ExportKind, Membership, ReaderStudy, Role, StudyImage
 from ratings.worklist import item_token
@@ -67,10 +67,15 @@ EXPECTED: dict[str, tuple[str, int, int, int, int, int, int]] = {
     'api/v1/^ingest-jobs/(?P<pk>[^/.]+)/$': ('GET', 403, 404, 404, 200, 404, 200),
     'api/v1/^ingest-jobs/(?P<pk>[^/.]+)/cancel/$': ('POST', 403, 404, 404, 202, 404, 409),
     'api/v1/^ingest-jobs/(?P<pk>[^/.]+)/retry/$': ('POST', 403, 404, 404, 409, 404, 409),
+    'api/v1/^inference-jobs/$': ('GET', 403, 200, 200, 200, 200, 200),
+    'api/v1/^inference-jobs/(?P<pk>[^/.]+)/$': ('GET', 403, 404, 404, 200, 200, 200),
+    'api/v1/^inference-jobs/(?P<pk>[^/.]+)/cancel/$': ('POST', 403, 404, 404, 403, 202, 409),
+    'api/v1/^inference-jobs/(?P<pk>[^/.]+)/retry/$': ('POST', 403, 404, 404, 403, 409, 409),
     'api/v1/^model-versions/$': ('GET', 403, 200, 200, 200, 200, 200),
     'api/v1/^model-versions/(?P<pk>[^/.]+)/$': ('GET', 403, 404, 404, 200, 200, 200),
     'api/v1/^model-versions/(?P<pk>[^/.]+)/activate/$': ('POST', 403, 404, 404, 403, 200, 200),
     'api/v1/^model-versions/(?P<pk>[^/.]+)/download/$': ('GET', 403, 404, 404, 200, 200, 200),
+    'api/v1/^model-versions/(?P<pk>[^/.]+)/predictions/$': ('GET', 403, 404, 404, 200, 200, 200),
     # The matrix's checkpoint is not a real one: who may see the report gets 409 cannot_score.
     'api/v1/^model-versions/(?P<pk>[^/.]+)/report/$': ('GET', 403, 404, 404, 409, 409, 409),
     'api/v1/^model-versions/(?P<pk>[^/.]+)/report/pairs/$': ('GET', 403, 404, 404, 409, 409, 409),  # noqa: E501
@@ -120,6 +125,7 @@ EXPECTED: dict[str, tuple[str, int, int, int, int, int, int]] = {
     'healthz': ('GET', 200, 200, 200, 200, 200, 200),
     'login/': ('GET', 200, 200, 200, 200, 200, 200),
     'logout/': ('POST', 302, 302, 302, 302, 302, 302),
+    'qc/': ('GET', 302, 403, 403, 200, 200, 200),
     'studies/': ('GET', 302, 200, 200, 200, 200, 200),
     'studies/<int:pk>/dashboard/': ('GET', 302, 403, 404, 200, 200, 200),
     'studies/<int:pk>/dashboard/status/': ('GET', 302, 403, 404, 200, 200, 200),
@@ -129,6 +135,8 @@ EXPECTED: dict[str, tuple[str, int, int, int, int, int, int]] = {
     'studies/<int:pk>/exports/split/': ('POST', 302, 403, 404, 400, 403, 400),
     'studies/<int:pk>/exports/start/': ('POST', 302, 403, 404, 302, 403, 302),
     'studies/<int:pk>/images/<int:image_pk>/': ('GET', 302, 403, 404, 200, 200, 200),
+    'studies/<int:pk>/qc/': ('GET', 302, 403, 404, 200, 200, 200),
+    'studies/<int:pk>/qc/images/<int:image_pk>/thumbnail/': ('GET', 302, 403, 404, 404, 404, 404),
     'studies/<int:pk>/releases/<int:version>/': ('GET', 302, 403, 404, 404, 404, 404),
     'studies/<int:pk>/releases/<int:version>/download/': ('GET', 302, 403, 404, 404, 404, 404),
     'studies/<int:pk>/report/': ('GET', 302, 403, 404, 200, 200, 200),
@@ -176,6 +184,11 @@ def world(people, study):
         run=run, study=study, dimension_key="gray-level", arch="convnet4", target="regression",
         checkpoint="matrix.pt", checkpoint_sha256="0" * 64, labels_fingerprint="0" * 64,
     )  # fmt: skip
+    inference = InferenceJob.objects.create(model_version=version, study=study)
+    Prediction.objects.create(
+        image=image, model_version=version, job=inference, score=5.0, qc_value=5.0,
+        flagged=True, seconds=0.1,
+    )  # fmt: skip
     session = create_session(
         study.dataset, people[names.COORDINATOR], [{"name": "a.dcm", "size": 10}], False
     )
@@ -199,6 +212,7 @@ def world(people, study):
         "wado": f"?requestType=WADO&objectUID={wado_file.sop_instance_uid}",
         "run": run.pk,
         "version": version.pk,
+        "inference": inference.pk,
         "session": session.id,
         "item": item_token(study.pk, people[names.RATER].pk, image.pk, 0),
         "dimension": study.dimensions.first().pk,
@@ -210,6 +224,7 @@ def _path(route: str, world: dict) -> str:
     owner = {
         "datasets": "dataset", "ingest-jobs": "ingest", "exports": "export",
         "training-runs": "run", "model-versions": "version", "training": "run",
+        "inference-jobs": "inference",
     }  # fmt: skip
     first = re.sub(r"^\^?(api/v1/)?\^?", "", route).split("/")[0].split("\\")[0]
     values = {

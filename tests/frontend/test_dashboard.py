@@ -176,6 +176,7 @@ def test_the_results_and_models_links_are_shown_to_coordinators_but_not_to_rater
     client.force_login(people[who.COORDINATOR])
     home = client.get("/").content.decode()
     assert "Study results" in home and 'href="/training/">Models' in home
+    assert 'href="/qc/">Quality control' in home
     client.force_login(people[who.RATER])
     home = client.get("/").content.decode()
-    assert "Study results" not in home and "/training/" not in home
+    assert "Study results" not in home and "/training/" not in home and "/qc/" not in home
