@@ -23,7 +23,7 @@ from imaging.models import Image
 from imaging.services import representative_files
 from ratings.models import Membership, ReaderStudy, Role
 
-from .models import Architecture, ModelVersion, Target
+from .models import Architecture, ModelVersion, Prediction, Target
 from .preprocess import decode, prepare
 from .saliency import attention_to_map, heatmap_png, method_for, saliency_map, to_image_grid
 
@@ -88,6 +88,15 @@ def _score_of_input(predictor, version: ModelVersion, x: torch.Tensor) -> float:
 
 
 def cached_score(version: ModelVersion, image_id: int) -> float | None:
+    """The stored prediction's score (what QC and the reports show), else the one cached
+    beside a heatmap, else None."""
+    stored = (
+        Prediction.objects.filter(model_version=version, image_id=image_id)
+        .values_list("score", flat=True)
+        .first()
+    )
+    if stored is not None:
+        return stored
     meta = _cache_dir(version) / f"{image_id}.json"
     if not meta.is_file():
         return None

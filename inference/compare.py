@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import pickle
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +20,7 @@ from ratings.stats._json import num
 from ratings.stats.compare import compare
 
 from .models import ModelVersion, Target
-from .predict import predict_study
+from .scoring import stored_predictions
 
 # Subgroup key in the report -> LabelledImage attribute.
 SUBGROUPS = {
@@ -75,12 +74,13 @@ def model_expert_pairs(
 ) -> Pairs:
     """The version's predictions beside the study's MOS (or majority class) for one dimension.
 
-    The one place pairs are gathered: predictions are computed live for now (one image at a
-    time, as inference.predict does); the model's time is the median wall time per image,
-    file read and preprocessing included, so the first image's model load does not count.
+    The one place pairs are gathered. They are the version's stored predictions (the ones QC
+    and the exports show); images not yet scored are scored and stored first. The model's time
+    is the median of the stored predictions' wall time per image (file read, preprocessing and
+    forward; the model's load is not counted).
     """
     if version.split_id is not None and study.pk != version.study_id:
-        # predict_study lists the images through the version's split, which is its own study's.
+        # The parts are those of the version's split, which is its own study's.
         raise CompareError(
             f"model version {version.pk} was trained with a split of study "
             f"{version.study_id}: it is compared on that study only"
@@ -107,8 +107,11 @@ def model_expert_pairs(
             )
     info = {image.image_id: image for image in labels.images}
     pairs, seconds, missing = [], [], 0
+    images = [image for image in labels.images if not part or image.part == part]
     try:
-        predictions = list(_timed(predict_study(version, study, part), seconds))
+        stored = stored_predictions(version, [image.image_id for image in images])
+        predictions = [stored[image.image_id] for image in images]
+        seconds = [p.seconds for p in predictions if p.seconds is not None]
     except Image.DoesNotExist as error:
         raise ScoringError(str(error)) from None
     except SCORING_ERRORS as error:
@@ -137,16 +140,6 @@ def _expected_class(probabilities: Sequence[float] | None) -> float | None:
     if not probabilities:
         return None
     return float(np.dot(np.arange(len(probabilities)), probabilities))
-
-
-def _timed(predictions: Iterable[Any], seconds: list[float]) -> Iterable[Any]:
-    """Yield the predictions, appending each one's wall time to ``seconds``."""
-    started = time.perf_counter()
-    for prediction in predictions:
-        now = time.perf_counter()
-        seconds.append(now - started)
-        yield prediction
-        started = time.perf_counter()
 
 
 def binary_labels(

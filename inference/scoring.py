@@ -172,37 +172,13 @@ def _score(context: JobContext) -> dict[str, Any]:
     missing: list[int] = []
     context.progress(done / total if total else 0.0, force=True, n_images=total, n_done=done)
     predictor = predictor_for(version) if todo else None
-    preprocessing = _preprocessing(predictor) if predictor else {}
     for start in range(0, len(todo), BATCH_SIZE):
         batch = todo[start : start + BATCH_SIZE]
-        files = representative_files(batch)
-        rows = []
-        for image_id in batch:
-            path = files.get(image_id)
-            if path is None:
-                missing.append(image_id)
-                continue
-            began = time.perf_counter()
-            score, probabilities, uncertainty = predictor.score_file(path)
-            value = qc_value(version, score, probabilities)
-            rows.append(
-                Prediction(
-                    image_id=image_id,
-                    model_version=version,
-                    job=job,
-                    score=score,
-                    probabilities=probabilities,
-                    uncertainty=uncertainty,
-                    qc_value=value,
-                    flagged=is_flagged(version, value),
-                    seconds=time.perf_counter() - began,
-                    preprocessing=preprocessing,
-                )
-            )
+        rows, lost = score_and_store(version, batch, predictor, job)
+        missing.extend(lost)
         # A prediction stored meanwhile (a concurrent job of the same version) is kept, and
         # counted by that job: these images had none when this attempt began, so the rows
         # naming this job are the ones it stored.
-        Prediction.objects.bulk_create(rows, ignore_conflicts=True)
         mine = Prediction.objects.filter(job=job, image_id__in=[row.image_id for row in rows])
         counts["n_predicted"] += mine.count()
         counts["n_flagged"] += mine.filter(flagged=True).count()
@@ -216,6 +192,63 @@ def _score(context: JobContext) -> dict[str, Any]:
         shown = ", ".join(str(i) for i in missing[:20])
         result["error"] = f"{len(missing)} image(s) had no file to read: {shown}"
     return result
+
+
+def score_and_store(
+    version: ModelVersion,
+    image_ids: list[int],
+    predictor: Predictor,
+    job: InferenceJob | None = None,
+) -> tuple[list[Prediction], list[int]]:
+    """Score these images and store a Prediction for each (one already stored is kept);
+    the rows made and the ids of images with no file to read."""
+    files = representative_files(image_ids)
+    preprocessing = _preprocessing(predictor)
+    rows, missing = [], []
+    for image_id in image_ids:
+        path = files.get(image_id)
+        if path is None:
+            missing.append(image_id)
+            continue
+        began = time.perf_counter()
+        score, probabilities, uncertainty = predictor.score_file(path)
+        value = qc_value(version, score, probabilities)
+        rows.append(
+            Prediction(
+                image_id=image_id,
+                model_version=version,
+                job=job,
+                score=score,
+                probabilities=probabilities,
+                uncertainty=uncertainty,
+                qc_value=value,
+                flagged=is_flagged(version, value),
+                seconds=time.perf_counter() - began,
+                preprocessing=preprocessing,
+            )
+        )
+    Prediction.objects.bulk_create(rows, ignore_conflicts=True)
+    return rows, missing
+
+
+def stored_predictions(version: ModelVersion, image_ids: list[int]) -> dict[int, Prediction]:
+    """The version's prediction of each image, scoring (and storing) those not yet scored,
+    so that reports, QC and exports all read the same numbers. An image with no file to read
+    raises Image.DoesNotExist."""
+    found = {
+        p.image_id: p
+        for p in Prediction.objects.filter(model_version=version, image_id__in=image_ids)
+    }
+    todo = [image_id for image_id in image_ids if image_id not in found]
+    if todo:
+        _rows, missing = score_and_store(version, todo, predictor_for(version))
+        if missing:
+            raise Image.DoesNotExist(f"image {missing[0]} has no file")
+        found.update(
+            (p.image_id, p)
+            for p in Prediction.objects.filter(model_version=version, image_id__in=todo)
+        )
+    return found
 
 
 def _preprocessing(predictor: Predictor) -> dict[str, Any]:
