@@ -55,16 +55,22 @@ def production_env(env: dict, static_root: Path) -> dict:
 
 
 def start_gunicorn(
-    port: int, env: dict, log: Path, workers: int = 2, threads: int = 4
+    port: int, env: dict, log: Path, workers: int = 2, threads: int = 4, own_group: bool = False
 ) -> subprocess.Popen:
-    """gunicorn on 127.0.0.1:port, returned once it accepts connections."""
+    """gunicorn on 127.0.0.1:port, returned once it accepts connections.
+
+    `own_group`: in a process group of its own, so that a fault test can kill -9 the master
+    and its workers at once (`os.killpg`), as a crashed machine would."""
     cmd = [
         sys.executable, "-m", "gunicorn", "iqa_platform.wsgi",
         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
         "--preload", "--log-level", "warning",
     ]  # fmt: skip
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=own_group,
+        )  # fmt: skip
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
