@@ -131,8 +131,8 @@ def _timing() -> dict:
 
 
 def check_stored_once(burst: Burst, study_id: int) -> dict[str, int]:
-    """Assert, in the database this process sees, that every acknowledged reading and change is
-    stored exactly once and that nothing is stored twice; return the counts."""
+    """Assert, in the test's database, that every acknowledged reading and change is stored
+    exactly once and that nothing is stored twice; return the counts."""
     from ratings.models import Assessment, Rating, RatingRevision
 
     stored = list(
