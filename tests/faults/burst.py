@@ -38,6 +38,7 @@ class Burst:
     deadline_s: float = 45.0
     acknowledged: list[Acknowledged] = field(default_factory=list)
     retries: int = 0
+    failed_sends: list[float] = field(default_factory=list)  # monotonic start of each 5xx send
     replays: int = 0  # 200 to a resent submission: stored before the fault, answer lost in it
     errors: list[str] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)  # non-2xx answers seen, by status
@@ -90,6 +91,7 @@ class Burst:
         while time.monotonic() < self._stop_at:
             if method == "post":
                 body = {**body, "timing": _timing()}  # a resend carries its own send time
+            sent = time.monotonic()
             try:
                 response = session.request(method, url, json=body, timeout=10)
             except requests.RequestException:
@@ -103,6 +105,8 @@ class Burst:
             with self._lock:
                 self.statuses[response.status_code] = self.statuses.get(response.status_code, 0) + 1
             if response.status_code >= 500:
+                with self._lock:
+                    self.failed_sends.append(sent)
                 self._retried()
                 continue
             with self._lock:
