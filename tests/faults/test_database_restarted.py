@@ -4,6 +4,8 @@ restart): its persistent connections are checked before use and opened again."""
 
 import subprocess
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.conf import settings
@@ -57,6 +59,24 @@ def copy_back(cluster: PrivatePostgres, tmp_path, name: str) -> None:
     )  # fmt: skip
 
 
+def after_restart(url: str, tokens: dict[str, str], study_id: int, n: int = 32) -> dict:
+    """Statuses of `n` reads (one attempt each, from 8 threads) of the study's worklist."""
+    import requests
+
+    def read(token: str) -> int:
+        answer = requests.get(
+            f"{url}/api/v1/studies/{study_id}/assessments/",
+            headers={"Authorization": f"Token {token}"},
+            timeout=10,
+        )
+        return answer.status_code
+
+    keys = list(tokens.values())
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(read, (keys[i % len(keys)] for i in range(n))))
+    return dict(Counter(statuses))
+
+
 @pytest.mark.faults
 def test_acknowledged_ratings_survive_a_postgresql_restart(
     transactional_db, private_pg, server_env, make_server, tmp_path
@@ -80,6 +100,13 @@ def test_acknowledged_ratings_survive_a_postgresql_restart(
     burst.join()
     assert server.proc is not None and server.proc.poll() is None, "the web server died"
     assert not burst.errors, (burst.errors, burst.count(), burst.statuses)
+    # Crashed again while the server is idle: every thread's persistent connection is now
+    # dead, and the first request each thread serves must not be the one that finds out.
+    private_pg.crash()
+    private_pg.start()
+    answers = after_restart(server.url, tokens, study.pk)
+    assert set(answers) == {200}, f"requests failed right after the database came back: {answers}"
+
     copy_back(private_pg, tmp_path, "iqa_faults")
     counts = check_stored_once(burst, study.pk)
     assert counts["acknowledged"] == len(tokens) * N_IMAGES

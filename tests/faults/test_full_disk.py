@@ -2,8 +2,10 @@
 more sent than fits -> a clear error to the uploader (no 500) and nothing half-written (no row
 without its file, no file without its row, no staging or upload folder left)."""
 
+import io
 import os
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -49,8 +51,6 @@ def _client(user) -> APIClient:
 
 def _big_files(n: int, size: int) -> list:
     """`n` uploads of `size` bytes each (content the upload step does not look at)."""
-    import io
-
     files = []
     for i in range(n):
         f = io.BytesIO(os.urandom(size))
@@ -87,9 +87,15 @@ def test_a_media_disk_that_fills_during_the_import_stops_it_with_the_reason(
     settings.MEDIA_ROOT = small_disk / "media"
     dataset = make_dataset(n_images=0)
     client = _client(people[names.STAFF])
-    n = 200  # ~40 KB each after de-identification plus a thumbnail: more than 5 MB
+    n = 200  # ~40 KB each after de-identification: more than 5 MB
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for upload in dicom_files(n):
+            zf.writestr(upload.name, upload.getvalue())
+    archive.seek(0)
+    archive.name = "ct.zip"
     response = client.post(
-        f"/api/v1/datasets/{dataset.pk}/uploads/", {"files": dicom_files(n)}, format="multipart"
+        f"/api/v1/datasets/{dataset.pk}/uploads/", {"files": [archive]}, format="multipart"
     )
     assert response.status_code == 202, response.content
     job = IngestJob.objects.get(pk=response.json()["id"])
