@@ -67,6 +67,9 @@ def write_chunks(
         os.replace(partial, final)
     except BaseException:  # a full disk, a failed query, a time limit: no half file stays
         partial.unlink(missing_ok=True)
+        close = getattr(chunks, "close", None)
+        if close is not None:  # a generator's open cursor, now rather than when collected
+            close()
         raise
     relative = str(final.relative_to(settings.MEDIA_ROOT))
     return ExportFile(relative, name, content_type, size, digest.hexdigest())

@@ -121,3 +121,35 @@ def _assert_nothing_half_written(dataset: Dataset) -> None:
     assert not Image.objects.filter(dataset=dataset, files__isnull=True).exists(), (
         "an image row without any file"
     )
+
+
+def test_an_export_that_fills_the_disk_fails_with_the_reason_and_leaves_no_partial_file(
+    people, small_disk, settings
+):
+    from ratings.results.jobs import create_export, run_export_job
+
+    from .test_worker_killed import _many_ratings
+
+    settings.MEDIA_ROOT = small_disk / "media"
+    study = _many_ratings(people, n_images=100, n_raters=20)  # a CSV of ~6,000 rows, ~1 MB
+    filler = small_disk / "filler"
+    filler.write_bytes(b"\0" * (5 * 1024 * 1024 - 256 * 1024))  # 256 KB left
+    job = create_export(study, "ratings_csv", user=people[names.COORDINATOR])
+    run_export_job(job.pk)  # the worker's function, in this process
+
+    body = _client(people[names.COORDINATOR]).get(f"/api/v1/exports/{job.pk}/").json()
+    assert body["status"] == "failed", body
+    assert "storage is full" in body["error"]
+    folder = Path(settings.MEDIA_ROOT) / "exports" / str(job.pk)
+    assert not list(folder.iterdir()), "a partial export file was left on the full disk"
+    filler.unlink()
+    job.refresh_from_db()
+    assert client_retry(people, job) == 202
+    run_export_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == "succeeded", job.error
+    assert (Path(settings.MEDIA_ROOT) / job.file_path).stat().st_size == job.size_bytes
+
+
+def client_retry(people, job) -> int:
+    return _client(people[names.COORDINATOR]).post(f"/api/v1/exports/{job.pk}/retry/").status_code
