@@ -1,13 +1,16 @@
-"""Backup and restore as the README says: `pg_dump -Fc` of the database and a tar of MEDIA_ROOT,
-restored into a fresh database and folder; the app run against the copy (same DEID_SECRET)
-finds every rating and every file, each with its checksum, and still knows the files it has."""
+"""Backup and restore as the README says: `pg_dump -Fc` of the database (SQLite: its online
+backup) and a tar of MEDIA_ROOT, restored into a fresh database and folder; the app run against
+the copy (same DEID_SECRET) finds every rating and every file, each with its checksum, and still
+knows the files it has."""
 
 import json
 import os
 import secrets
+import sqlite3
 import subprocess
 import sys
 import tarfile
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,7 +22,6 @@ from ratings.models import Rating, ReaderStudy, StudyImage
 from tests.deployed import ROOT
 from tests.factories import make_dataset, names, rate
 
-from .conftest import skip_unless_postgresql
 from .private_pg import pg_tool
 from .test_worker_killed import dicom_files
 
@@ -48,11 +50,44 @@ def _db_args(db: dict) -> list[str]:
     return ["-h", db["HOST"] or "127.0.0.1", "-p", str(db["PORT"] or 5432), "-U", db["USER"]]
 
 
+@contextmanager
+def backed_up_database(tmp_path):
+    """Back the test database up and restore it into a fresh one (as the README says);
+    yields the restored database's URL, dropped afterwards."""
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        # SQLite's online backup (the `.backup` of the sqlite3 shell): a consistent copy.
+        restored = tmp_path / "restored.sqlite3"
+        with (
+            closing(sqlite3.connect(db["NAME"])) as source,
+            closing(sqlite3.connect(restored)) as copy,
+        ):
+            source.backup(copy)
+        yield f"sqlite:///{restored}"
+        return
+    dump = tmp_path / "iqa.dump"
+    subprocess.run(
+        [pg_tool("pg_dump"), "-Fc", *_db_args(db), "-f", str(dump), db["NAME"]],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    restored = f"iqa_restore_{secrets.token_hex(4)}"
+    subprocess.run([pg_tool("createdb"), *_db_args(db), restored], check=True, timeout=60)
+    try:
+        subprocess.run(
+            [pg_tool("pg_restore"), "--no-owner", *_db_args(db), "-d", restored, str(dump)],
+            check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+        yield (
+            f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST'] or '127.0.0.1'}:"
+            f"{db['PORT'] or 5432}/{restored}"
+        )
+    finally:
+        subprocess.run([pg_tool("dropdb"), *_db_args(db), "--if-exists", restored], timeout=60)
+
+
 def test_a_backup_restored_into_a_fresh_database_has_every_rating_and_file(
     transactional_db, people, tmp_path
 ):
-    skip_unless_postgresql()
-    db = settings.DATABASES["default"]
     # A study with DICOM files (imported for real) and ratings.
     dataset = make_dataset(n_images=0)
     sources = tmp_path / "sources"
@@ -77,31 +112,17 @@ def test_a_backup_restored_into_a_fresh_database_has_every_rating_and_file(
     assert len(expected_ratings) == 3 * 2 * dataset.images.count() and len(expected_files) == 5
 
     # Back up: the database, then the media folder (README, "Backup and restore").
-    dump, media_tar = tmp_path / "iqa.dump", tmp_path / "media.tar.gz"
-    subprocess.run(
-        [pg_tool("pg_dump"), "-Fc", *_db_args(db), "-f", str(dump), db["NAME"]],
-        check=True, capture_output=True, timeout=120,
-    )  # fmt: skip
-    with tarfile.open(media_tar, "w:gz") as tar:
-        tar.add(settings.MEDIA_ROOT, arcname="media")
-
-    # Restore into a fresh database and a fresh folder.
-    restored = f"iqa_restore_{secrets.token_hex(4)}"
-    subprocess.run([pg_tool("createdb"), *_db_args(db), restored], check=True, timeout=60)
-    try:
-        subprocess.run(
-            [pg_tool("pg_restore"), "--no-owner", *_db_args(db), "-d", restored, str(dump)],
-            check=True, capture_output=True, timeout=120,
-        )  # fmt: skip
+    media_tar = tmp_path / "media.tar.gz"
+    with backed_up_database(tmp_path) as restored_url:
+        with tarfile.open(media_tar, "w:gz") as tar:
+            tar.add(settings.MEDIA_ROOT, arcname="media")
+        # Restore the files into a fresh folder; the database was restored into a fresh one.
         target = tmp_path / "restored"
         with tarfile.open(media_tar) as tar:
             tar.extractall(target, filter="data")
         env = dict(
             os.environ,
-            DATABASE_URL=(
-                f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST'] or '127.0.0.1'}:"
-                f"{db['PORT'] or 5432}/{restored}"
-            ),
+            DATABASE_URL=restored_url,
             MEDIA_ROOT=str(target / "media"),
             DEID_SECRET=settings.DEID_SECRET,  # the same secret: pseudonyms and duplicates hold
         )
@@ -114,8 +135,6 @@ def test_a_backup_restored_into_a_fresh_database_has_every_rating_and_file(
         )  # fmt: skip
         assert result.returncode == 0, result.stderr[-3000:]
         found = json.loads(result.stdout.strip().splitlines()[-1])
-    finally:
-        subprocess.run([pg_tool("dropdb"), *_db_args(db), "--if-exists", restored], timeout=60)
 
     assert found["ratings"] == expected_ratings
     assert {name: stored for name, (stored, _) in found["files"].items()} == expected_files
