@@ -8,9 +8,13 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from imaging.models import Image
+from imaging.services import wado_image_ids
 from ratings.permissions import Action, can, get_study, may_create_study, studies_for
 from ratings.results import dashboard as service
 from ratings.results import snapshot
+
+from .datasets import saliency_choices
+from .reading import READING_CSP, content_security_policy
 
 
 @login_required
@@ -41,6 +45,7 @@ def results_status(request: HttpRequest, pk: int) -> JsonResponse:
     return response
 
 
+@content_security_policy(READING_CSP)
 @login_required
 def image_ratings(request: HttpRequest, pk: int, image_pk: int) -> HttpResponse:
     study = get_study(request.user, pk, Action.VIEW_RESULTS)
@@ -50,6 +55,15 @@ def image_ratings(request: HttpRequest, pk: int, image_pk: int) -> HttpResponse:
         raise Http404("No such image in this study.") from None
     context = service.image_ratings(study, image)
     context.update(study=study, image=image, thumbnail=service.thumbnail_data_uri(image))
+    # With an active model on the dataset, the image in the viewer with the model's saliency
+    # overlay (the dataset image page is for dataset managers; researchers see it here).
+    models = saliency_choices(request.user, image)
+    if models:
+        context["boot"] = {
+            "image_ids": wado_image_ids(image),
+            "modality": image.modality,
+            "models": models,
+        }
     return render(request, "frontend/image_ratings.html", context)
 
 

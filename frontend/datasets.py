@@ -21,6 +21,9 @@ from imaging.access import get_dataset, policy
 from imaging.chunked import CHUNK_BYTES
 from imaging.models import Dataset, Image
 from imaging.services import wado_image_ids
+from inference.assist import rates_blind
+from inference.models import ModelVersion
+from ratings.permissions import Action, studies_for
 
 from .reading import READING_CSP, content_security_policy
 
@@ -114,9 +117,35 @@ def image_view(request: HttpRequest, pk: int, image_pk: int) -> HttpResponse:
         "dataset": image.dataset,
         "image": image,
         "tags": browse.header_tags(image),
-        "boot": {"image_ids": wado_image_ids(image), "modality": image.modality},
+        "boot": {
+            "image_ids": wado_image_ids(image),
+            "modality": image.modality,
+            "models": saliency_choices(request.user, image),
+        },
     }
     return render(request, "frontend/dataset_image.html", context)
+
+
+def saliency_choices(user, image: Image) -> list[dict]:
+    """The active model versions of the studies on this image's dataset whose results the user
+    may see (coordinators, researchers), each with the URL of its heatmap of this image; none
+    to whoever rates the image blind in some study."""
+    if rates_blind(user, image):
+        return []
+    versions = ModelVersion.objects.filter(
+        is_active=True,
+        study__dataset_id=image.dataset_id,
+        study__in=studies_for(user, Action.VIEW_RESULTS),
+    ).select_related("study")
+    return [
+        {
+            "id": v.pk,
+            "label": f"{v.study.name} · {v.dimension_key} · {v.get_arch_display()} (v{v.pk})",
+            "target": v.target,
+            "url": reverse("model-version-saliency", args=[v.pk]) + f"?image={image.pk}",
+        }
+        for v in versions.order_by("study__name", "dimension_key")
+    ]
 
 
 @login_required

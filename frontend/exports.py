@@ -10,11 +10,12 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from ratings.models import DatasetRelease, ExportJob, ExportKind, Split
+from ratings.models import AuditAction, DatasetRelease, ExportJob, ExportKind, Split
 from ratings.permissions import Action, can, get_study
 from ratings.results import jobs
 from ratings.results.release import data_card, ensure_zip, preview_data_card
 from ratings.results.splits import SplitError, make_split, patients_in_two_subsets
+from ratings.services import audit
 
 from .exports_forms import ReleaseForm, SplitForm
 
@@ -145,6 +146,14 @@ def release_page(request: HttpRequest, pk: int, version: int) -> HttpResponse:
 @login_required
 def release_download(request: HttpRequest, pk: int, version: int) -> FileResponse:
     release, path = ensure_zip(_release(request, pk, version))
+    audit.record(
+        AuditAction.RELEASE_DOWNLOADED,
+        actor=request.user,
+        study=release.study,
+        object_type="release",
+        object_id=release.pk,
+        details={"version": release.version, "sha256": release.sha256},
+    )
     response = FileResponse(open(path, "rb"), as_attachment=True, filename=path.name)  # noqa: SIM115
     response["X-Content-SHA256"] = release.sha256
     return response

@@ -60,7 +60,7 @@ def change_state(request: HttpRequest, pk: int) -> HttpResponse:
     """Close, reopen or archive the study; the setup page says what each means for raters."""
     study = get_study(request.user, pk, Action.MANAGE_STUDY)
     try:
-        lifecycle.change_state(study, request.POST.get("action", ""))
+        lifecycle.change_state(study, request.POST.get("action", ""), request.user)
     except lifecycle.LifecycleError as error:
         messages.error(request, str(error))
     else:

@@ -3,7 +3,18 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import dashboard, datasets, exports, reading, study_setup, training, views
+from . import (
+    audit,
+    dashboard,
+    datasets,
+    exports,
+    qc,
+    reading,
+    study_setup,
+    training,
+    training_report,
+    views,
+)
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
@@ -24,6 +35,7 @@ urlpatterns = [
     path("studies/<int:pk>/setup/dimensions/", study_setup.dimensions, name="setup-dimensions"),
     path("studies/<int:pk>/setup/members/", study_setup.members, name="setup-members"),
     path("studies/<int:pk>/setup/members/<int:mpk>/", study_setup.unseat, name="setup-remove"),
+    path("studies/<int:pk>/audit/", audit.audit_page, name="study-audit-page"),
     path("studies/<int:pk>/exports/", exports.exports_page, name="exports-page"),
     path("studies/<int:pk>/exports/start/", exports.start_export, name="study-export-start"),
     path("studies/<int:pk>/exports/split/", exports.create_split, name="study-split"),
@@ -38,9 +50,21 @@ urlpatterns = [
         exports.release_download,
         name="study-release-download",
     ),
+    path("qc/", qc.qc_index, name="qc-index"),
+    path("studies/<int:pk>/qc/", qc.qc_page, name="study-qc"),
+    path(
+        "studies/<int:pk>/qc/images/<int:image_pk>/thumbnail/",
+        qc.qc_thumbnail,
+        name="study-qc-thumbnail",
+    ),
     path("training/", training.run_list, name="training-runs"),
     path("training/new/", training.launch, name="training-new"),
     path("training/runs/<int:pk>/", training.run_page, name="training-run"),
+    path(
+        "training/versions/<int:pk>/report/",
+        training_report.version_report,
+        name="training-version-report",
+    ),
     path("datasets/", datasets.dataset_index, name="dataset-index"),
     path("datasets/<int:pk>/", datasets.dataset_page, name="dataset-page"),
     path("datasets/<int:pk>/images/<int:image_pk>/", datasets.image_view, name="dataset-image"),

@@ -26,6 +26,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Sum
+from django.utils.module_loading import import_string
 
 from imaging.models import Dataset, Image, ImageFile
 
@@ -236,6 +237,11 @@ def _record_batch(dataset: Dataset, batch: list[ProcessedFile], report: IngestRe
                 outcomes.append(FileOutcome(name=processed.name, status="imported", image=image.pk))
             ImageFile.objects.bulk_create(files)
             _refresh_images(images.values(), fresh, created)
+            if created:
+                new_ids = sorted(images[uid].pk for uid in created)
+                # After the commit, so whoever the hook queues sees the rows; a failing hook
+                # is logged and never undoes the import (robust).
+                transaction.on_commit(partial(after_ingest, dataset.pk, new_ids), robust=True)
     except Exception:
         for path in moved:
             path.unlink(missing_ok=True)
@@ -245,6 +251,14 @@ def _record_batch(dataset: Dataset, batch: list[ProcessedFile], report: IngestRe
             Path(processed.path).unlink(missing_ok=True)
     report.outcomes.extend(outcomes)
     report.images_created += len(created)
+
+
+def after_ingest(dataset_id: int, image_ids: list[int]) -> None:
+    """Tell the app named by settings.IMAGING_AFTER_INGEST (real-time QC) about new images;
+    imaging imports no other app, so the setting names it, as IMAGING_ACCESS_POLICY does."""
+    hook = getattr(settings, "IMAGING_AFTER_INGEST", "")
+    if hook:
+        import_string(hook)(dataset_id, image_ids)
 
 
 def _split_duplicates(

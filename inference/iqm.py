@@ -25,6 +25,15 @@ METRICS: dict[str, str] = {
     "p50": "median display value",
     "p99": "99th percentile of the display values",
     "dynamic_range": "p99 - p01",
+    # Gray-level quality falls both ways from a good exposure (burnt-out or washed-out), which a
+    # linear fit on the mean alone cannot follow; these distances from mid-grey can.
+    "mean_from_midgrey": "|mean - 0.5|: distance of the mean display value from mid-grey",
+    "median_from_midgrey": "|p50 - 0.5|: distance of the median display value from mid-grey",
+    "noise_to_range": "noise SD over the p01-p99 range: noise relative to the contrast",
+    "band_detail_ratio": (
+        "log of fine (Gaussian sigma 1-3 px) over coarse (3-9 px) band-pass SD: falls with blur, "
+        "whatever the contrast"
+    ),
     "clipped_low": "fraction of pixels at black",
     "clipped_high": "fraction of pixels at white",
 }
@@ -118,9 +127,28 @@ def compute_iqms(image: np.ndarray) -> dict[str, float]:
         "p50": float(p50),
         "p99": float(p99),
         "dynamic_range": float(p99 - p01),
+        "mean_from_midgrey": abs(float(x.mean()) - 0.5),
+        "median_from_midgrey": abs(float(p50) - 0.5),
+        "noise_to_range": sigma / max(float(p99 - p01), NOISE_FLOOR),
+        "band_detail_ratio": band_detail_ratio(x),
         "clipped_low": float((x <= CLIP_MARGIN).mean()),
         "clipped_high": float((x >= 1.0 - CLIP_MARGIN).mean()),
     }
+
+
+def band_detail_ratio(image: np.ndarray) -> float:
+    """log(SD of the 1-3 px band / SD of the 3-9 px band), difference-of-Gaussians bands.
+
+    Blur removes the fine band before the coarse one, and a change of contrast or gamma
+    scales both alike, so the ratio tracks sharpness apart from the gray level (which raw
+    gradient and Laplacian energy do not: they grow with contrast). Scales are in pixels
+    of the image as given (the configured input size).
+    """
+    x = np.asarray(image, dtype=np.float64)
+    fine, middle, coarse = (ndimage.gaussian_filter(x, s, mode="nearest") for s in (1, 3, 9))
+    return math.log(max(float(np.std(fine - middle)), NOISE_FLOOR)) - math.log(
+        max(float(np.std(middle - coarse)), NOISE_FLOOR)
+    )
 
 
 def metric_vector(image: np.ndarray) -> np.ndarray:

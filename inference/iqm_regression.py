@@ -10,6 +10,7 @@ with the MOS, so a score can be explained. A fitted model is plain JSON.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -312,3 +313,50 @@ def usable_metrics(
         design = candidate
         kept.append(j)
     return tuple(names[j] for j in kept), dropped
+
+
+def press(x: np.ndarray, y: np.ndarray) -> float:
+    """Mean squared leave-one-out prediction error of OLS with an intercept (Allen 1974's
+    PRESS / n), in closed form from the hat matrix: e_i / (1 - h_ii)."""
+    design = np.column_stack([np.ones(len(y)), x])
+    hat = design @ np.linalg.pinv(design)
+    leverage = np.diag(hat)
+    if np.any(leverage >= 1.0 - 1e-9):
+        return math.inf  # an image the fit reproduces exactly: no out-of-sample error
+    residuals = y - hat @ y
+    return float(np.mean((residuals / (1.0 - leverage)) ** 2))
+
+
+def forward_select(
+    table: np.ndarray,
+    y: np.ndarray,
+    names: Sequence[str],
+    candidates: Sequence[str],
+    limit: int,
+) -> tuple[str, ...]:
+    """Forward stepwise selection by PRESS: add the candidate metric that most lowers the
+    leave-one-out error, stop when none does or at `limit` metrics. Names keep `names` order.
+    Images with a NaN metric or target are left out."""
+    table = np.atleast_2d(np.asarray(table, dtype=np.float64))
+    y = np.asarray(y, dtype=np.float64).ravel()
+    keep = np.isfinite(y) & np.isfinite(table).all(axis=1)
+    table, y = table[keep], y[keep]
+    columns = {name: names.index(name) for name in candidates}
+    chosen: list[str] = []
+    best = press(np.empty((len(y), 0)), y)
+    while len(chosen) < limit:
+        trials = [
+            (press(table[:, [columns[c] for c in (*chosen, name)]], y), name)
+            for name in candidates
+            if name not in chosen
+        ]
+        if not trials:
+            break
+        error, name = min(trials)
+        if not error < best:
+            break
+        best = error
+        chosen.append(name)
+    if not chosen and candidates:
+        chosen.append(candidates[0])
+    return tuple(name for name in names if name in chosen)

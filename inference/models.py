@@ -1,9 +1,11 @@
-"""Training runs (jobs on the `training` queue) and the model versions they produce."""
+"""Training runs (jobs on the `training` queue), the model versions they produce, and the
+predictions those versions store (inference jobs on the `inference` queue)."""
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from imaging.models import Dataset, Image
 from iqa_platform.jobs import Job
 from ratings.models import ReaderStudy, Split
 
@@ -90,6 +92,10 @@ class ModelVersion(models.Model):
     # SHA-256 of the (image, label) pairs it was trained and validated on.
     labels_fingerprint = models.CharField(max_length=64)
     is_active = models.BooleanField(default=False)
+    # Real-time QC: a new image whose prediction falls below this is flagged for the study's
+    # coordinators (regression: the score; classifiers: the probability of an acceptable
+    # class, see inference.scoring.qc_value). None: nothing is flagged.
+    qc_threshold = models.FloatField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -108,3 +114,85 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"model version {self.pk} ({self.arch}, {self.dimension_key})"
+
+
+class InferenceTrigger(models.TextChoices):
+    MANUAL = "manual", "Asked for by a researcher"
+    IMPORT = "import", "New images imported (real-time QC)"
+
+
+class InferenceJob(Job):
+    """Scoring images with one model version: a study's images (or one split part of them),
+    a whole dataset, or exactly the images an import has just added."""
+
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="inference_jobs"
+    )
+    study = models.ForeignKey(
+        ReaderStudy, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    dataset = models.ForeignKey(
+        Dataset, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    part = models.CharField(max_length=16, blank=True)  # of the version's split; "" = all
+    # An import's new images: exactly these are scored (empty: the study's or dataset's).
+    image_ids = models.JSONField(default=list, blank=True)
+    trigger = models.CharField(
+        max_length=16, choices=InferenceTrigger.choices, default=InferenceTrigger.MANUAL
+    )
+    n_images = models.PositiveIntegerField(default=0)
+    n_done = models.PositiveIntegerField(default=0)
+    # Predictions this job stored (a retry skips the images an earlier attempt scored).
+    n_predicted = models.PositiveIntegerField(default=0)
+    n_flagged = models.PositiveIntegerField(default=0)
+    # Images with no file to read (listed by id in `error` when the job ends).
+    n_missing = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progress__gte=0) & Q(progress__lte=1), name="inferencejob_progress_0_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"inference job {self.pk} (version {self.model_version_id}, {self.status})"
+
+
+class Prediction(models.Model):
+    """One image scored by one model version: stored once, never scored again."""
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="predictions")
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="predictions"
+    )
+    job = models.ForeignKey(
+        InferenceJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The regression score, or the index of the most probable class.
+    score = models.FloatField()
+    probabilities = models.JSONField(null=True, blank=True)  # classifiers: one per class
+    # MC-dropout SD of the score (regression with dropout) or the entropy of the classes.
+    uncertainty = models.FloatField(null=True, blank=True)
+    # What the QC threshold is compared with: the score, or P(an acceptable class).
+    qc_value = models.FloatField()
+    flagged = models.BooleanField(default=False)
+    seconds = models.FloatField(help_text="Decode, preprocessing and forward passes.")
+    preprocessing = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["image", "model_version"], name="prediction_one_per_image_and_version"
+            ),
+        ]
+        indexes = [
+            # The QC page: a study's flagged predictions, newest first.
+            models.Index(fields=["model_version", "flagged", "-created_at"], name="prediction_qc"),
+        ]
+
+    def __str__(self) -> str:
+        return f"prediction of image {self.image_id} by version {self.model_version_id}"

@@ -3,6 +3,7 @@ time, with an MC-dropout uncertainty where the network has dropout."""
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from .training.config import TrainConfig
 from .training.engine import load_checkpoint, outputs
 
 MC_PASSES = 10
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,23 @@ class Predictor:
             self.iqm = None
             self.model = load_checkpoint(path).model.eval()
         self.prep = preprocess_config(self.config)
+        self.forward_kind = "eager"
+        self.forward = self._fast_forward()
+
+    def _fast_forward(self):
+        """CaHDC-RGA's fast CPU form (inference/fast.py, the same scores within 1e-4) for the
+        score itself; MC-dropout passes stay on the eager model, the only one that samples."""
+        if self.version.arch != Architecture.CAHDC_RGA:
+            return lambda x: outputs(self.model, x)
+        try:
+            from .fast import DEFAULT_VARIANT, fast_cahdc
+
+            fast = fast_cahdc(self.model, DEFAULT_VARIANT)
+        except (ImportError, RuntimeError, ValueError) as exc:
+            logger.warning("version %s scores eagerly: %s", self.version.pk, exc)
+            return lambda x: outputs(self.model, x)
+        self.forward_kind = DEFAULT_VARIANT
+        return lambda x: fast(x).score
 
     @torch.inference_mode()
     def score_file(self, path: Path) -> tuple[float, list[float] | None, float | None]:
@@ -57,7 +76,7 @@ class Predictor:
             table = iqm_fit.metric_table(self.config, [path])
             return float(self.iqm.predict(table)[self.version.dimension_key][0]), None, None
         x = load_one(path, self.prep)
-        out = outputs(self.model, x)
+        out = self.forward(x)
         if self.version.target == Target.REGRESSION:
             return float(out[0]), None, self._mc_sd(x)
         probabilities = out.softmax(dim=1)[0]

@@ -23,7 +23,8 @@ from django.db import transaction
 from imaging.services import representative_files
 from iqa_platform import celery
 from iqa_platform.jobs import JobContext, JobError, run_job
-from ratings.models import DimensionKind, ReaderStudy, Split
+from ratings.models import AuditAction, DimensionKind, ReaderStudy, Split
+from ratings.services import audit
 from ratings.services.labels import LabelledImage, StudyLabels, latest_split, study_labels
 
 from .models import Architecture, HoldOut, ModelVersion, Target, TrainingRun
@@ -135,6 +136,21 @@ def create_run(request: RunRequest, user=None, *, queue: bool = True) -> Trainin
             hold_out=list(request.hold_out),
             n_epochs=config.epochs,
             created_by=user,
+        )
+        audit.record(
+            AuditAction.TRAINING_RUN_LAUNCHED,
+            actor=user,
+            study=request.study,
+            object_type="training_run",
+            object_id=run.pk,
+            details={
+                "dimension_key": run.dimension_key,
+                "arch": run.arch,
+                "target": run.target,
+                "split": split.pk if split else None,
+                "hold_out_by": run.hold_out_by,
+                "n_epochs": run.n_epochs,
+            },
         )
         if queue:
             transaction.on_commit(lambda: enqueue(run.pk))

@@ -28,6 +28,7 @@ TASK_QUEUES: dict[str, str] = {
     "ratings.run_export_job": "exports",
     "ratings.refresh_study_results": "exports",
     "inference.run_training": "training",
+    "inference.run_inference": "inference",
 }
 
 

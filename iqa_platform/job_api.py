@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -41,6 +42,9 @@ class JobActionsMixin:
     def job_changed(self, job) -> None:
         """Hook after a look at the job (e.g. remove an upload once the job is over)."""
 
+    def job_cancelled(self, request: Request, job) -> None:
+        """Hook inside the cancel's transaction (e.g. write an audit event)."""
+
     def may_control(self, request: Request, job) -> bool:
         """Who may cancel or retry: by default whoever may see the job."""
         return True
@@ -60,7 +64,11 @@ class JobActionsMixin:
     def cancel(self, request: Request, pk=None, **kwargs) -> Response:
         job = self.get_object()
         self.check_control(request, job)
-        answer = self._answer(request, job, jobs.cancel(job), "cancelled")
+        with transaction.atomic():
+            done = jobs.cancel(job)
+            if done:
+                self.job_cancelled(request, job)
+        answer = self._answer(request, job, done, "cancelled")
         self.job_changed(job)
         return answer
 

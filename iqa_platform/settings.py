@@ -88,6 +88,12 @@ INSTALLED_APPS = [
 # Who may see which dataset, image and file is decided by the reader studies (ratings);
 # imaging asks this policy and so never imports ratings.
 IMAGING_ACCESS_POLICY = "ratings.permissions.ImagingAccess"
+# What a rater of an assisted-reading study (show_model_output) sees beside each image: called
+# by the reading payload (ratings never imports inference) with the study and its items.
+READING_MODEL_OUTPUT = "inference.assist.model_output"
+# Called as f(dataset_id, image_ids) once an import has committed new images: real-time QC
+# scores them with the active model versions of the dataset's studies. "" calls nothing.
+IMAGING_AFTER_INGEST = "inference.realtime.images_ingested"
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -274,6 +280,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_queue_dir / "control"),
         "processed_folder": str(_queue_dir / "processed"),
         "store_processed": False,
+        # How often an idle worker looks for new messages (kombu's default is 1 s): each hop
+        # of real-time QC (upload -> ingest -> inference) waits up to this long.
+        "polling_interval": env_int("IQA_BROKER_POLL_MS", 100) / 1000,
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}

@@ -7,6 +7,7 @@ rated dimension keeps its scale.
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.forms.models import BaseInlineFormSet
 
 from imaging import admin as imaging_admin
@@ -15,6 +16,8 @@ from imaging.models import Dataset, Image
 from . import protection
 from .models import (
     Assessment,
+    AuditAction,
+    AuditEvent,
     Dimension,
     Membership,
     RaterProfile,
@@ -24,6 +27,7 @@ from .models import (
     StudyImage,
 )
 from .results.freshness import bump
+from .services import audit
 
 
 class ProtectedDeleteMixin:
@@ -165,12 +169,58 @@ class RatingInline(admin.TabularInline):
     readonly_fields = ["updated_at"]
 
 
+def _audit_deleted_assessment(request, assessment: Assessment) -> None:
+    values = dict(assessment.ratings.values_list("dimension__key", "value"))
+    audit.record(
+        AuditAction.RATING_DELETED, actor=request.user, study=assessment.study_id,
+        object_type="assessment", object_id=assessment.pk,
+        details={"image": assessment.image_id, "rater": assessment.rater_id, "values": values},
+    )  # fmt: skip
+
+
+def _audit_rating(request, rating: Rating, action: AuditAction, details: dict) -> None:
+    audit.record(
+        action, actor=request.user, study=rating.assessment.study_id, object_type="rating",
+        object_id=rating.pk,
+        details={"assessment": rating.assessment_id, "image": rating.assessment.image_id,
+                 **details},
+    )  # fmt: skip
+
+
 @admin.register(Assessment)
 class AssessmentAdmin(admin.ModelAdmin):
+    """Staff may change or delete a reading here; each change is in the study's audit trail."""
+
     list_display = ["study", "image", "rater", "status", "active_ms", "submitted_at"]
     list_filter = ["study", "status"]
     raw_id_fields = ["image"]
     inlines = [RatingInline]
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            _audit_deleted_assessment(request, obj)
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for assessment in queryset:
+                _audit_deleted_assessment(request, assessment)
+            super().delete_queryset(request, queryset)
+
+    def save_formset(self, request, form, formset, change):
+        for inline in formset.forms:
+            rating = inline.instance
+            if not isinstance(rating, Rating) or rating.pk is None:
+                continue
+            key = rating.dimension.key
+            if formset.can_delete and inline in formset.deleted_forms:
+                _audit_rating(request, rating, AuditAction.RATING_DELETED,
+                              {"old": {key: inline.initial.get("value")}})  # fmt: skip
+            elif "value" in inline.changed_data:
+                _audit_rating(request, rating, AuditAction.RATING_CHANGED,
+                              {"old": {key: inline.initial.get("value")},
+                               "new": {key: rating.value}, "by": "admin"})  # fmt: skip
+        super().save_formset(request, form, formset, change)
 
 
 @admin.register(Rating)
@@ -178,15 +228,31 @@ class RatingAdmin(admin.ModelAdmin):
     list_display = ["assessment", "dimension", "value", "updated_at"]
     raw_id_fields = ["assessment"]
 
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            if change and "value" in form.changed_data:
+                key = obj.dimension.key
+                _audit_rating(request, obj, AuditAction.RATING_CHANGED,
+                              {"old": {key: form.initial.get("value")},
+                               "new": {key: obj.value}, "by": "admin"})  # fmt: skip
+            super().save_model(request, obj, form, change)
+
     # Deleting a rating alone sends no signal the results version listens to.
     def delete_model(self, request, obj):
         study_id = obj.dimension.study_id
-        super().delete_model(request, obj)
+        with transaction.atomic():
+            _audit_rating(request, obj, AuditAction.RATING_DELETED,
+                          {"old": {obj.dimension.key: obj.value}})  # fmt: skip
+            super().delete_model(request, obj)
         bump(study_id)
 
     def delete_queryset(self, request, queryset):
         studies = set(queryset.values_list("dimension__study_id", flat=True))
-        super().delete_queryset(request, queryset)
+        with transaction.atomic():
+            for rating in queryset.select_related("assessment", "dimension"):
+                _audit_rating(request, rating, AuditAction.RATING_DELETED,
+                              {"old": {rating.dimension.key: rating.value}})  # fmt: skip
+            super().delete_queryset(request, queryset)
         bump(*studies)
 
 
@@ -194,3 +260,22 @@ class RatingAdmin(admin.ModelAdmin):
 class RatingRevisionAdmin(admin.ModelAdmin):
     list_display = ["rating", "value", "valid_from", "replaced_at", "replaced_by"]
     raw_id_fields = ["rating"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit trail, read-only: nobody adds, changes or deletes an event here."""
+
+    list_display = ("created_at", "actor_username", "action", "study", "object_type", "object_id")
+    list_filter = ("action",)
+    search_fields = ("actor_username", "object_id")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

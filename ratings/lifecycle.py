@@ -9,9 +9,11 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.utils import timezone
 
-from .models import ReaderStudy
+from .models import AuditAction, ReaderStudy
+from .services import audit
 
 # What each state means for raters, shown beside the buttons on the setup page.
 MEANING = {
@@ -23,13 +25,18 @@ MEANING = {
 }
 
 ACTIONS = ("close", "reopen", "archive")
+AUDITED = {
+    "close": AuditAction.STUDY_CLOSED,
+    "reopen": AuditAction.STUDY_REOPENED,
+    "archive": AuditAction.STUDY_ARCHIVED,
+}
 
 
 class LifecycleError(ValueError):
     pass
 
 
-def change_state(study: ReaderStudy, action: str) -> ReaderStudy:
+def change_state(study: ReaderStudy, action: str, user=None) -> ReaderStudy:
     """Apply `action` (close, reopen, archive); an action that does not apply raises."""
     if action not in ACTIONS:
         raise LifecycleError(f"Unknown action {action!r}: use one of {', '.join(ACTIONS)}.")
@@ -46,5 +53,14 @@ def change_state(study: ReaderStudy, action: str) -> ReaderStudy:
         if state == "archived":
             raise LifecycleError("The study is already archived.")
         study.is_open, study.archived_at = False, timezone.now()
-    study.save(update_fields=["is_open", "archived_at"])
+    with transaction.atomic():
+        study.save(update_fields=["is_open", "archived_at"])
+        audit.record(
+            AUDITED[action],
+            actor=user,
+            study=study,
+            object_type="study",
+            object_id=study.pk,
+            details={"from": state, "to": study.state},
+        )
     return study

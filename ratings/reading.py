@@ -34,6 +34,7 @@ from django.utils import timezone
 from .models import (
     Assessment,
     AssessmentStatus,
+    AuditAction,
     Dimension,
     DimensionKind,
     Rating,
@@ -41,6 +42,7 @@ from .models import (
     ReaderStudy,
     StudyImage,
 )
+from .services import audit
 from .worklist import dimensions_for, own_repeats, resolve_item
 
 # A reading longer than this is not a reading (a tab left open overnight): durations are clamped.
@@ -417,6 +419,20 @@ def submit_assessment(
                 )
                 for dim_id, value in checked_values.items()
             )
+            audit.record(
+                AuditAction.RATING_CREATED,
+                actor=rater,
+                study=study,
+                object_type="assessment",
+                object_id=assessment.pk,
+                details={
+                    "image": image_id,
+                    "repeat_index": repeat_index,
+                    "client_id": str(client_uuid),
+                    "status": assessment.status,
+                    "values": {keys[d]: v for d, v in sorted(checked_values.items())},
+                },
+            )
     except IntegrityError:
         # A concurrent request won: the same client id (a retry) or the same reading (a tab).
         existing = Assessment.objects.filter(client_id=client_uuid).first()
@@ -498,12 +514,16 @@ def change_assessment(
         checked_values = _check_values(values or {}, dimensions, complete=was_skipped)
         current = {r.dimension_id: r for r in assessment.ratings.select_for_update()}
         changed = []
+        old_values: dict[str, int | None] = {}
+        keys = {d.id: d.key for d in dimensions}
         for dim_id, value in checked_values.items():
             rating = current.get(dim_id)
             if rating is None:
                 Rating.objects.create(assessment=assessment, dimension_id=dim_id, value=value)
                 changed.append(dim_id)
+                old_values[keys[dim_id]] = None
             elif rating.value != value:
+                old_values[keys[dim_id]] = rating.value
                 RatingRevision.objects.create(
                     rating=rating,
                     value=rating.value,
@@ -525,4 +545,20 @@ def change_assessment(
             }
             assessment.client_timing = {**assessment.client_timing, "edits": [*edits, record]}
             assessment.save(update_fields=["status", "skip_reason", "client_timing", "updated_at"])
+        if changed or was_skipped:
+            audit.record(
+                AuditAction.RATING_CHANGED,
+                actor=rater,
+                study=study,
+                object_type="assessment",
+                object_id=assessment.pk,
+                details={
+                    "image": assessment.image_id,
+                    "client_id": str(client_uuid),
+                    "edit_id": edit_key,
+                    "was_skipped": was_skipped,
+                    "old": old_values,
+                    "new": {keys[d]: checked_values[d] for d in sorted(changed)},
+                },
+            )
     return Outcome(assessment=assessment, created=False)

@@ -6,7 +6,9 @@ payload; it lives outside the API package so the pages need no API module.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import Prefetch
+from django.utils.module_loading import import_string
 
 from imaging.models import Image, ImageFile
 
@@ -51,7 +53,7 @@ def study_info(study: ReaderStudy) -> dict:
         "instructions": study.instructions,
         "min_view_ms": study.min_view_ms,
         "idle_threshold_ms": study.idle_threshold_ms,
-        # Model output is not sent to raters yet; when a study allows it, it goes here.
+        # An assisted-reading arm: each item then carries `model` (score, saliency URL).
         "show_model_output": study.show_model_output,
     }
 
@@ -87,6 +89,14 @@ def own_assessments(study: ReaderStudy, rater):
     )
 
 
+def model_output(study: ReaderStudy, items: list[tuple[int, str]]) -> dict[str, dict]:
+    """Per item token, the model output a rater may see: nothing unless the study is an
+    assisted-reading arm (show_model_output), then what settings.READING_MODEL_OUTPUT gives."""
+    if not study.show_model_output or not settings.READING_MODEL_OUTPUT:
+        return {}
+    return import_string(settings.READING_MODEL_OUTPUT)(study, items) or {}
+
+
 def worklist_payload(study: ReaderStudy, rater) -> dict:
     """Everything the reading page needs at load time: study, dimensions, ordered items, progress.
 
@@ -119,23 +129,26 @@ def worklist_payload(study: ReaderStudy, rater) -> dict:
     dims = dimensions_by_image(study, rater, image_ids)
     mine = {(a.image_id, a.repeat_index): assessment_out(a) for a in own_assessments(study, rater)}
     neutral_labels = any(item.repeat_index for item in worklist.items)
+    tokens = [item_token(study.id, rater.id, i.image_id, i.repeat_index) for i in worklist.items]
+    pairs = [(item.image_id, token) for item, token in zip(worklist.items, tokens, strict=True)]
+    assisted = model_output(study, pairs)
     items = []
-    for item in worklist.items:
-        token = item_token(study.id, rater.id, item.image_id, item.repeat_index)
-        items.append(
-            {
-                "position": item.position,
-                "item": token,
-                "label": f"Case {item.position + 1}" if neutral_labels else item.label,
-                "modality": images[item.image_id]["modality"],
-                "status": item.status,
-                "dimensions": dims[item.image_id],
-                "image_ids": image_ids_for(
-                    files.get(item.image_id, []), item_file_url(study.id, token)
-                ),
-                "mine": mine.get((item.image_id, item.repeat_index)),
-            }
-        )
+    for item, token in zip(worklist.items, tokens, strict=True):
+        entry = {
+            "position": item.position,
+            "item": token,
+            "label": f"Case {item.position + 1}" if neutral_labels else item.label,
+            "modality": images[item.image_id]["modality"],
+            "status": item.status,
+            "dimensions": dims[item.image_id],
+            "image_ids": image_ids_for(
+                files.get(item.image_id, []), item_file_url(study.id, token)
+            ),
+            "mine": mine.get((item.image_id, item.repeat_index)),
+        }
+        if token in assisted:
+            entry["model"] = assisted[token]
+        items.append(entry)
     return {
         "study": study_info(study),
         "dimensions": [dimension_out(d) for d in study.dimensions.all()],

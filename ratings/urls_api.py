@@ -7,7 +7,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from . import item_files
-from .api import exports, reading, results, studies
+from .api import audit, exports, reading, results, studies
 
 router = DefaultRouter()
 router.register("studies", studies.StudyViewSet, basename="study")
@@ -22,6 +22,7 @@ urlpatterns = [
     path("studies/<int:pk>/agreement/", results.AgreementView.as_view(), name="study-agreement"),
     path("studies/<int:pk>/mos/", results.MosView.as_view(), name="study-mos"),
     path("studies/<int:pk>/progress/", results.ProgressView.as_view(), name="study-progress"),
+    path("studies/<int:pk>/audit/", audit.StudyAuditView.as_view(), name="study-audit"),
     path("studies/<int:pk>/exports/", exports.StudyExportsView.as_view(), name="study-exports"),
     path(
         "studies/<int:pk>/exports/ratings.<str:fmt>",

@@ -22,7 +22,7 @@ from rest_framework.test import APIClient
 
 from imaging.chunked import create_session
 from imaging.models import IngestJob
-from inference.models import ModelVersion, TrainingRun
+from inference.models import InferenceJob, ModelVersion, Prediction, TrainingRun
 from iqa_platform.jobs import JobStatus
 from ratings.models import ExportJob, ExportKind, Membership, ReaderStudy, Role, StudyImage
 from ratings.worklist import item_token
@@ -67,10 +67,20 @@ EXPECTED: dict[str, tuple[str, int, int, int, int, int, int]] = {
     'api/v1/^ingest-jobs/(?P<pk>[^/.]+)/$': ('GET', 403, 404, 404, 200, 404, 200),
     'api/v1/^ingest-jobs/(?P<pk>[^/.]+)/cancel/$': ('POST', 403, 404, 404, 202, 404, 409),
     'api/v1/^ingest-jobs/(?P<pk>[^/.]+)/retry/$': ('POST', 403, 404, 404, 409, 404, 409),
+    'api/v1/^inference-jobs/$': ('GET', 403, 200, 200, 200, 200, 200),
+    'api/v1/^inference-jobs/(?P<pk>[^/.]+)/$': ('GET', 403, 404, 404, 200, 200, 200),
+    'api/v1/^inference-jobs/(?P<pk>[^/.]+)/cancel/$': ('POST', 403, 404, 404, 403, 202, 409),
+    'api/v1/^inference-jobs/(?P<pk>[^/.]+)/retry/$': ('POST', 403, 404, 404, 403, 409, 409),
     'api/v1/^model-versions/$': ('GET', 403, 200, 200, 200, 200, 200),
     'api/v1/^model-versions/(?P<pk>[^/.]+)/$': ('GET', 403, 404, 404, 200, 200, 200),
     'api/v1/^model-versions/(?P<pk>[^/.]+)/activate/$': ('POST', 403, 404, 404, 403, 200, 200),
     'api/v1/^model-versions/(?P<pk>[^/.]+)/download/$': ('GET', 403, 404, 404, 200, 200, 200),
+    'api/v1/^model-versions/(?P<pk>[^/.]+)/predictions/$': ('GET', 403, 404, 404, 200, 200, 200),
+    # The matrix's checkpoint is not a real one: who may see the report gets 409 cannot_score.
+    'api/v1/^model-versions/(?P<pk>[^/.]+)/report/$': ('GET', 403, 404, 404, 409, 409, 409),
+    'api/v1/^model-versions/(?P<pk>[^/.]+)/report/pairs/$': ('GET', 403, 404, 404, 409, 409, 409),  # noqa: E501
+    # Without ?image= the study's coordinator, researcher and staff get 400; raters never see it.
+    'api/v1/^model-versions/(?P<pk>[^/.]+)/saliency/$': ('GET', 403, 404, 404, 400, 400, 400),
     'api/v1/^studies/$': ('GET', 403, 200, 200, 200, 200, 200),
     'api/v1/^studies/(?P<pk>[^/.]+)/$': ('GET', 403, 200, 404, 200, 200, 200),
     'api/v1/^studies/(?P<pk>[^/.]+)/state/$': ('POST', 403, 403, 404, 400, 403, 400),
@@ -91,6 +101,9 @@ EXPECTED: dict[str, tuple[str, int, int, int, int, int, int]] = {
     'api/v1/docs/': ('GET', 200, 200, 200, 200, 200, 200),
     'api/v1/schema/': ('GET', 200, 200, 200, 200, 200, 200),
     'api/v1/studies/<int:pk>/agreement/': ('GET', 403, 403, 404, 200, 200, 200),
+    'api/v1/studies/<int:pk>/audit/': ('GET', 403, 403, 404, 200, 403, 200),
+    # Without ?against= the study's coordinator, researcher and staff get 400.
+    'api/v1/studies/<int:pk>/assisted-comparison/': ('GET', 403, 403, 404, 400, 400, 400),
     'api/v1/studies/<int:pk>/exports/': ('GET', 403, 403, 404, 200, 200, 200),
     'api/v1/studies/<int:pk>/exports/ratings.<str:fmt>': ('GET', 403, 403, 404, 200, 200, 200),
     'api/v1/studies/<int:pk>/mos/': ('GET', 403, 403, 404, 200, 200, 200),
@@ -98,6 +111,8 @@ EXPECTED: dict[str, tuple[str, int, int, int, int, int, int]] = {
     'api/v1/studies/<int:study_id>/assessments/': ('GET', 403, 200, 404, 200, 200, 200),
     'api/v1/studies/<int:study_id>/assessments/<str:client_id>/': ('GET', 403, 200, 404, 404, 404, 404),  # noqa: E501
     'api/v1/studies/<int:study_id>/items/<str:item>/': ('GET', 403, 200, 404, 403, 403, 404),
+    # Only in an assisted-reading study (show_model_output); the matrix's study is not one.
+    'api/v1/studies/<int:study_id>/items/<str:item>/saliency/': ('GET', 403, 404, 404, 403, 403, 404),  # noqa: E501
     'api/v1/studies/<int:study_id>/items/<str:item>/file/': ('GET', 302, 200, 404, 403, 403, 404),
     'api/v1/studies/<int:study_id>/worklist/': ('GET', 403, 200, 404, 403, 403, 200),
     'api/v1/upload-sessions/<str:sid>/': ('GET', 403, 404, 404, 200, 404, 404),
@@ -110,14 +125,18 @@ EXPECTED: dict[str, tuple[str, int, int, int, int, int, int]] = {
     'healthz': ('GET', 200, 200, 200, 200, 200, 200),
     'login/': ('GET', 200, 200, 200, 200, 200, 200),
     'logout/': ('POST', 302, 302, 302, 302, 302, 302),
+    'qc/': ('GET', 302, 403, 403, 200, 200, 200),
     'studies/': ('GET', 302, 200, 200, 200, 200, 200),
     'studies/<int:pk>/dashboard/': ('GET', 302, 403, 404, 200, 200, 200),
     'studies/<int:pk>/dashboard/status/': ('GET', 302, 403, 404, 200, 200, 200),
+    'studies/<int:pk>/audit/': ('GET', 302, 403, 404, 200, 403, 200),
     'studies/<int:pk>/exports/': ('GET', 302, 403, 404, 200, 200, 200),
     'studies/<int:pk>/exports/release/': ('POST', 302, 403, 404, 400, 403, 400),
     'studies/<int:pk>/exports/split/': ('POST', 302, 403, 404, 400, 403, 400),
     'studies/<int:pk>/exports/start/': ('POST', 302, 403, 404, 302, 403, 302),
     'studies/<int:pk>/images/<int:image_pk>/': ('GET', 302, 403, 404, 200, 200, 200),
+    'studies/<int:pk>/qc/': ('GET', 302, 403, 404, 200, 200, 200),
+    'studies/<int:pk>/qc/images/<int:image_pk>/thumbnail/': ('GET', 302, 403, 404, 404, 404, 404),
     'studies/<int:pk>/releases/<int:version>/': ('GET', 302, 403, 404, 404, 404, 404),
     'studies/<int:pk>/releases/<int:version>/download/': ('GET', 302, 403, 404, 404, 404, 404),
     'studies/<int:pk>/report/': ('GET', 302, 403, 404, 200, 200, 200),
@@ -132,6 +151,7 @@ EXPECTED: dict[str, tuple[str, int, int, int, int, int, int]] = {
     'training/': ('GET', 302, 403, 403, 200, 200, 200),
     'training/new/': ('GET', 302, 403, 403, 403, 200, 200),
     'training/runs/<int:pk>/': ('GET', 302, 404, 404, 200, 200, 200),
+    'training/versions/<int:pk>/report/': ('GET', 302, 404, 404, 409, 409, 409),
     'wado/': ('GET', 302, 200, 403, 200, 200, 200),
 }
 # fmt: on
@@ -164,6 +184,11 @@ def world(people, study):
         run=run, study=study, dimension_key="gray-level", arch="convnet4", target="regression",
         checkpoint="matrix.pt", checkpoint_sha256="0" * 64, labels_fingerprint="0" * 64,
     )  # fmt: skip
+    inference = InferenceJob.objects.create(model_version=version, study=study)
+    Prediction.objects.create(
+        image=image, model_version=version, job=inference, score=5.0, qc_value=5.0,
+        flagged=True, seconds=0.1,
+    )  # fmt: skip
     session = create_session(
         study.dataset, people[names.COORDINATOR], [{"name": "a.dcm", "size": 10}], False
     )
@@ -187,6 +212,7 @@ def world(people, study):
         "wado": f"?requestType=WADO&objectUID={wado_file.sop_instance_uid}",
         "run": run.pk,
         "version": version.pk,
+        "inference": inference.pk,
         "session": session.id,
         "item": item_token(study.pk, people[names.RATER].pk, image.pk, 0),
         "dimension": study.dimensions.first().pk,
@@ -198,6 +224,7 @@ def _path(route: str, world: dict) -> str:
     owner = {
         "datasets": "dataset", "ingest-jobs": "ingest", "exports": "export",
         "training-runs": "run", "model-versions": "version", "training": "run",
+        "inference-jobs": "inference",
     }  # fmt: skip
     first = re.sub(r"^\^?(api/v1/)?\^?", "", route).split("/")[0].split("\\")[0]
     values = {
@@ -220,6 +247,8 @@ def _path(route: str, world: dict) -> str:
     }
     if name.startswith("study-dimension"):
         values["pk"] = world["dimension"]
+    if name == "training-version-report":
+        values["pk"] = world["version"]
     kwargs = {p: values[p] for p in params}
     if name == "api-root" and "format" in kwargs:
         return "/api/v1/.json"

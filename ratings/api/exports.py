@@ -19,10 +19,11 @@ from rest_framework.views import APIView
 from iqa_platform.job_api import JobActionsMixin
 from iqa_platform.jobs import JobStatus
 
-from ..models import ExportJob, ExportKind
+from ..models import AuditAction, ExportJob, ExportKind
 from ..permissions import Action, can, get_study, studies_for
 from ..results import jobs
 from ..results.ratings_export import ExportFormat, iter_ratings
+from ..services import audit
 
 
 class ExportJobSerializer(serializers.ModelSerializer):
@@ -123,6 +124,24 @@ class ExportJobViewSet(JobActionsMixin, mixins.RetrieveModelMixin, viewsets.Gene
         path = jobs.file_path(job)
         if path is None:
             raise NotFound("The export's file is gone; start the export again.")
+        if job.kind == ExportKind.RELEASE and job.release_id is not None:
+            audit.record(
+                AuditAction.RELEASE_DOWNLOADED,
+                actor=request.user,
+                study=job.study,
+                object_type="release",
+                object_id=job.release_id,
+                details={"export": job.pk, "sha256": job.sha256},
+            )
+        else:
+            audit.record(
+                AuditAction.EXPORT_DOWNLOADED,
+                actor=request.user,
+                study=job.study,
+                object_type="export",
+                object_id=job.pk,
+                details={"kind": job.kind, "sha256": job.sha256},
+            )
         response = FileResponse(
             open(path, "rb"),  # noqa: SIM115 - FileResponse closes it after streaming
             as_attachment=True,
@@ -143,6 +162,14 @@ class StreamRatingsView(APIView):
             raise Http404("No such format: use ratings.csv or ratings.json.")
         study = get_study(request.user, pk, Action.VIEW_RESULTS)
         content_type = "text/csv" if fmt == ExportFormat.CSV else "application/json"
+        audit.record(
+            AuditAction.EXPORT_DOWNLOADED,
+            actor=request.user,
+            study=study,
+            object_type="ratings_stream",
+            object_id=fmt,
+            details={"format": fmt},
+        )
         response = StreamingHttpResponse(iter_ratings(study, fmt), content_type=content_type)
         name = f"{slugify(study.name) or study.pk}-ratings.{fmt}"
         response["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -123,7 +123,7 @@ class StudyViewSet(viewsets.ReadOnlyModelViewSet):
         change = StateChangeSerializer(data=request.data)
         change.is_valid(raise_exception=True)
         try:
-            lifecycle.change_state(study, change.validated_data["action"])
+            lifecycle.change_state(study, change.validated_data["action"], request.user)
         except lifecycle.LifecycleError as error:
             raise Refused(str(error), "state_unchanged") from None
         return Response(self.get_serializer(self.get_queryset().get(pk=study.pk)).data)

@@ -1,6 +1,7 @@
 """Domain models of the ratings app: reader studies, assessments, ratings, exports, splits."""
 
 from .assessments import Assessment, AssessmentStatus, Rating, RatingRevision
+from .audit import AuditAction, AuditEvent
 from .exports import (
     DatasetRelease,
     ExportJob,
@@ -18,6 +19,8 @@ from .studies import Dimension, DimensionKind, Membership, ReaderStudy, Role, St
 __all__ = [
     "Assessment",
     "AssessmentStatus",
+    "AuditAction",
+    "AuditEvent",
     "DatasetRelease",
     "Dimension",
     "DimensionKind",

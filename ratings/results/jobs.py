@@ -22,7 +22,8 @@ from django.utils.text import slugify
 from iqa_platform import celery
 from iqa_platform.jobs import JobContext, JobStatus, run_job
 
-from ..models import ExportJob, ExportKind, ReaderStudy
+from ..models import AuditAction, ExportJob, ExportKind, ReaderStudy
+from ..services import audit
 from . import mos_table, ratings_export
 
 logger = logging.getLogger(__name__)
@@ -162,8 +163,17 @@ def create_export(
 ) -> ExportJob:
     """Create a pending export job and queue it once the surrounding transaction commits."""
     cleaned = clean_params(study, kind, params or {})
-    job = ExportJob.objects.create(study=study, kind=kind, params=cleaned, created_by=user)
-    transaction.on_commit(lambda: enqueue(job.pk))
+    with transaction.atomic():
+        job = ExportJob.objects.create(study=study, kind=kind, params=cleaned, created_by=user)
+        audit.record(
+            AuditAction.EXPORT_CREATED,
+            actor=user,
+            study=study,
+            object_type="export",
+            object_id=job.pk,
+            details={"kind": kind, "params": cleaned},
+        )
+        transaction.on_commit(lambda: enqueue(job.pk))
     return job
 
 

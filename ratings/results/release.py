@@ -29,7 +29,16 @@ from django.utils.text import slugify
 
 from imaging.models import Image, ImageFile
 
-from ..models import DatasetRelease, DimensionKind, ExportJob, ImageFormat, ReaderStudy, Split
+from ..models import (
+    AuditAction,
+    DatasetRelease,
+    DimensionKind,
+    ExportJob,
+    ImageFormat,
+    ReaderStudy,
+    Split,
+)
+from ..services import audit
 from .csv_cells import safe_row
 from .jobs import ExportFile, ExportParamsError
 from .mos_table import TIE_RULE, dimension_tables, number
@@ -219,6 +228,10 @@ def make_snapshot(
         "files": files,
         "agreement_summary": _agreement_summary(report),
         "agreement": report,
+        # audit.csv holds the study's trail up to here (events are append-only). An event whose
+        # transaction took an id below this one and commits only after the zip is first built
+        # would change a rebuild's bytes; build_zip refuses that rather than change a release.
+        "audit_through": audit.last_event_id(study),
     }
 
 
@@ -235,7 +248,7 @@ def create_release(
         # The study row's lock serialises version numbers between concurrent releases.
         ReaderStudy.objects.select_for_update().filter(pk=study.pk).first()
         last = DatasetRelease.objects.filter(study=study).aggregate(v=Max("version"))["v"]
-        return DatasetRelease.objects.create(
+        release = DatasetRelease.objects.create(
             study=study,
             version=(last or 0) + 1,
             split=split,
@@ -244,6 +257,20 @@ def create_release(
             snapshot=snapshot,
             created_by=user,
         )
+        audit.record(
+            AuditAction.RELEASE_FROZEN,
+            actor=user,
+            study=study,
+            object_type="release",
+            object_id=release.pk,
+            details={
+                "version": release.version,
+                "split": split.pk if split else None,
+                "image_format": image_format,
+                "png_size": png_size,
+            },
+        )
+        return release
 
 
 def preview_data_card(
@@ -382,6 +409,15 @@ def data_card(release: DatasetRelease) -> str:
         "SHA256SUMS lists every other file; check with `sha256sum -c SHA256SUMS`.",
         "",
     ]
+    if "audit_through" in s:
+        lines += [
+            "## Audit trail (audit.csv)",
+            "",
+            "Every audited action on the study up to this release, oldest first: ratings",
+            "submitted and changed (with old and new values), exports, releases, state changes",
+            "and training runs. Who acted is named by pseudonym; `system` is the platform itself.",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -436,6 +472,8 @@ def write_release_zip(release: DatasetRelease, out, progress: Progress | None = 
         put("README.md", data_card(release).encode())
         put("labels.csv", _labels_csv(release))
         put("agreement.json", json.dumps(snapshot["agreement"], indent=1, sort_keys=True).encode())
+        if "audit_through" in snapshot:  # releases frozen before the audit trail have none
+            put("audit.csv", audit.audit_csv(release.study, snapshot["audit_through"]))
         files = snapshot["files"]
         for done, image in enumerate(sorted(files), start=1):
             folder = f"images/{_safe(image)}"

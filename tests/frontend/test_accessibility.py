@@ -88,11 +88,23 @@ def rated_pages(study) -> list[tuple[str, str]]:
         (names.COORDINATOR, f"/studies/{study.pk}/setup/images/"),
         (names.COORDINATOR, f"/studies/{study.pk}/setup/dimensions/"),
         (names.COORDINATOR, f"/studies/{study.pk}/setup/members/"),
+        (names.COORDINATOR, f"/studies/{study.pk}/audit/"),
+        (names.COORDINATOR, "/qc/"),
+        (names.COORDINATOR, f"/studies/{study.pk}/qc/"),
         (names.STAFF, "/studies/new/"),
     ]
 
 
 def test_the_dashboard_results_and_setup_pages(live_server, page, login, rated, people):
+    from inference.models import Prediction
+    from tests.inference.tiny_versions import make_version
+
+    # The QC page with a flagged image (no thumbnail: the "no preview" cell).
+    version = make_version(rated, active=True, qc_threshold=5.0)
+    Prediction.objects.create(
+        image=rated.images.order_by("pk").first(), model_version=version, score=3.2,
+        qc_value=3.2, uncertainty=0.4, flagged=True, seconds=0.3,
+    )  # fmt: skip
     failures = []
     current = None
     for who, url in rated_pages(rated):

@@ -168,10 +168,15 @@ def test_coordinator_sees_the_figures_and_a_rater_is_refused(
     assert response.status == 403
 
 
-def test_the_results_link_is_shown_to_coordinators_but_not_to_raters(people, study, client):
+def test_the_results_and_models_links_are_shown_to_coordinators_but_not_to_raters(
+    people, study, client
+):
     from tests.factories import names as who
 
     client.force_login(people[who.COORDINATOR])
-    assert "Study results" in client.get("/").content.decode()
+    home = client.get("/").content.decode()
+    assert "Study results" in home and 'href="/training/">Models' in home
+    assert 'href="/qc/">Quality control' in home
     client.force_login(people[who.RATER])
-    assert "Study results" not in client.get("/").content.decode()
+    home = client.get("/").content.decode()
+    assert "Study results" not in home and "/training/" not in home and "/qc/" not in home

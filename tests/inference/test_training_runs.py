@@ -6,10 +6,14 @@ import signal
 import time
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
+from imaging.models import Image
 from inference.models import ModelVersion, TrainingRun
+from inference.runs import run_training, split_parts
 from iqa_platform.jobs import JobStatus
+from ratings.services.labels import study_labels
 from tests.conftest import wait_for
 from tests.factories import names
 
@@ -19,6 +23,12 @@ TINY = {"input_width": 32, "input_height": 48, "batch_size": 4, "seed": 3}
 def _client(user) -> APIClient:
     client = APIClient()
     client.force_authenticate(user)
+    return client
+
+
+def _page_client(user) -> Client:
+    client = Client()
+    client.force_login(user)
     return client
 
 
@@ -114,3 +124,39 @@ def test_a_worker_killed_mid_run_leaves_it_failed_and_a_retry_resumes_from_its_c
     # the retry did not train them again.
     resumed_from = min(h["epoch"] for h in body["history"] if h.get("resumed"))
     assert 1 < resumed_from <= stopped_at + 2  # (a checkpoint may land just before the kill)
+
+
+def test_a_run_holding_out_a_site_never_trains_on_it_and_reports_it_beside_the_in_site_parts(
+    people, rated_study
+):
+    """Leave-one-site-out: the held-out site's images are in no training, validation or test
+    part; they are scored apart as "out of site", beside the in-site metrics, on the run page."""
+    images = list(rated_study.dataset.images.order_by("pk"))
+    held = {image.pk for image in images[::3]}  # six of the sixteen, across the blur range
+    Image.objects.filter(pk__in=held).update(site_key="site-b")
+    Image.objects.exclude(pk__in=held).update(site_key="site-a")
+    client = _client(people[names.RESEARCHER])
+    response = _launch(
+        client, rated_study, hold_out_by="site", hold_out=["site-b"],
+        settings={**TINY, "epochs": 2},
+    )  # fmt: skip
+    assert response.status_code == 202, response.content
+    run_id = response.json()["id"]
+    run_training(run_id)  # in this process: what a worker would run
+    run = TrainingRun.objects.get(pk=run_id)
+    assert run.status == JobStatus.SUCCEEDED, run.error
+    assert run.counts["out_of_site"] == len(held)
+    assert run.counts["train"] + run.counts.get("val", 0) + run.counts.get("test", 0) == 16 - len(
+        held
+    )
+    assert run.metrics["out_of_site"]["n"] == len(held)
+    assert run.metrics["validation"]["n"] >= 1
+    # The parts the run used never include a held-out image outside "out_of_site".
+    labels = study_labels(rated_study, "gray-level", rated_study.splits.latest("created_at"))
+    parts = split_parts(run, labels)
+    assert {image.image_id for image in parts["out_of_site"].images} == held
+    in_site = [image.image_id for part in ("train", "val", "test") for image in parts[part].images]
+    assert not held & set(in_site)
+    page = _page_client(people[names.RESEARCHER]).get(f"/training/runs/{run_id}/")
+    assert page.status_code == 200
+    assert "Out of site (held out)" in page.content.decode()

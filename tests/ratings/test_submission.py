@@ -13,6 +13,8 @@ from rest_framework.test import APIClient
 from ratings import reading
 from ratings.models import (
     Assessment,
+    AuditAction,
+    AuditEvent,
     Dimension,
     DimensionKind,
     Rating,
@@ -129,6 +131,8 @@ def test_concurrent_retries_with_one_client_id_make_one_row(transactional_db, pe
     assert not failures, failures
     assert sorted(outcomes) == [False, False, False, True]
     assert Assessment.objects.count() == 1
+    # The losers' audit events rolled back with their rows: one reading, one event.
+    assert AuditEvent.objects.filter(action=AuditAction.RATING_CREATED).count() == 1
 
 
 def test_a_second_tab_cannot_create_a_second_assessment(alice, study, image):

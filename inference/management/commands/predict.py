@@ -1,4 +1,5 @@
-"""manage.py predict: score a study's images with a model version, one CSV row per image."""
+"""manage.py predict: score a study's images with a model version, one CSV row per image
+(--stored: the predictions the version's inference jobs stored, nothing computed)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from inference.models import ModelVersion, Target
+from inference.models import ModelVersion, Prediction, Target
+from inference.predict import Prediction as Live
 from inference.predict import predict_study
 from ratings.results.csv_cells import safe_row
 from ratings.results.lookup import study_from_cli
+from ratings.results.splits import split_subsets
 
 
 class Command(BaseCommand):
@@ -25,6 +28,11 @@ class Command(BaseCommand):
         parser.add_argument("--study", required=True, help="reader study name or id")
         parser.add_argument("--split-part", choices=["train", "val", "test"], default="")
         parser.add_argument("--csv", default="-", help="output file (default: standard output)")
+        parser.add_argument(
+            "--stored",
+            action="store_true",
+            help="print the stored predictions (inference jobs) instead of computing them",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         version = ModelVersion.objects.filter(pk=options["model_version"]).first()
@@ -45,7 +53,12 @@ class Command(BaseCommand):
             writer.writerow(
                 safe_row(["image", "prediction", *(f"p_{c}" for c in classes), "uncertainty"])
             )
-            for p in predict_study(version, study, options["split_part"]):
+            rows = (
+                stored_predictions(version, study, options["split_part"])
+                if options["stored"]
+                else predict_study(version, study, options["split_part"])
+            )
+            for p in rows:
                 prediction = classes[int(p.score)] if classes else round(p.score, 4)
                 probabilities = [round(v, 4) for v in (p.probabilities or [])]
                 uncertainty = "" if p.uncertainty is None else round(p.uncertainty, 4)
@@ -53,3 +66,19 @@ class Command(BaseCommand):
         finally:
             if out is not sys.stdout:
                 out.close()
+
+
+def stored_predictions(version: ModelVersion, study, part: str = ""):
+    """The version's stored predictions of the study's images (one part of its split), in
+    image order, shaped as live ones; images not scored yet are left out."""
+    parts = split_subsets(version.split) if part and version.split is not None else {}
+    stored = (
+        Prediction.objects.filter(model_version=version, image__study_images__study=study)
+        .select_related("image")
+        .order_by("image_id")
+    )
+    for p in stored:
+        if part and parts.get(p.image_id) != part:
+            continue
+        label = p.image.label or str(p.image_id)
+        yield Live(p.image_id, label, p.score, p.probabilities, p.uncertainty)

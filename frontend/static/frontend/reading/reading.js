@@ -164,6 +164,11 @@
     state.said = null;
     el.label.textContent = item.label;
     el.viewerMessage.hidden = true;
+    // An assisted-reading study's model panel (assist.js) follows the open item; an item
+    // carries `model` only in such a study (the server sends nothing to blinded raters).
+    // It may load after the first item opened: it reads the last one from `iqaItem`.
+    el.viewport.iqaItem = { model: item.model || null };
+    el.viewport.dispatchEvent(new CustomEvent("iqa:item", { detail: el.viewport.iqaItem }));
     renderPanel();
     renderProgress();
     var cached = item.image_ids.length && viewer.isCached(item.image_ids[0]);
