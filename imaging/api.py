@@ -14,7 +14,7 @@ from iqa_platform.job_api import JobActionsMixin
 from iqa_platform.jobs import JobStatus
 
 from .access import get_dataset, policy
-from .ingest_jobs import enqueue_ingest, remove_upload, start_upload_job
+from .ingest_jobs import discard_partial_output, enqueue_ingest, remove_upload, start_upload_job
 
 
 class DatasetSerializer(serializers.ModelSerializer):
@@ -127,6 +127,9 @@ class IngestJobViewSet(JobActionsMixin, viewsets.ReadOnlyModelViewSet):
 
     serializer_class = IngestJobSerializer
     enqueue_job = staticmethod(enqueue_ingest)
+
+    def job_abandoned(self, job) -> None:
+        discard_partial_output(job)
 
     def job_changed(self, job) -> None:
         # A job cancelled before any worker took it never reaches run_ingest_job's cleanup.

@@ -93,20 +93,21 @@ def ingest_paths(
     workers: int | None = None,
     allow_burned_in: bool = False,
     deadline: float | None = None,
+    staging: Path | None = None,
 ) -> IngestReport:
     """Import files, folders and zip archives into `dataset`; report every file's outcome.
 
     Images that may carry burned-in text (ultrasound, secondary captures... without
     BurnedInAnnotation = NO) are refused unless `allow_burned_in`: the person importing
     them must have checked the pixels. Past `deadline` (time.monotonic()) the import stops
-    between two files with SoftTimeLimitExceeded, what it recorded kept.
+    between two files with SoftTimeLimitExceeded, what it recorded kept. `staging` (a folder
+    of the caller's, e.g. one per job) is where processed files wait for their batch; it is
+    removed at the end.
     """
     items = list(iter_sources(paths))
     total = len(items)
     report = IngestReport()
-    staging = (
-        Path(settings.MEDIA_ROOT) / "dicom" / f"ds{dataset.pk}" / f".staging-{uuid.uuid4().hex}"
-    )
+    staging = staging or staging_folder(dataset, uuid.uuid4().hex)
     staging.mkdir(parents=True, exist_ok=True)
     done = 0
     try:
@@ -132,6 +133,12 @@ def ingest_paths(
     finally:
         _remove_staging(staging)
     return report
+
+
+def staging_folder(dataset: Dataset, name: str) -> Path:
+    """Where an import's processed files wait: on the same file system as their final place
+    (a rename moves them), hidden from the dataset's own folders."""
+    return Path(settings.MEDIA_ROOT) / "dicom" / f"ds{dataset.pk}" / f".staging-{name}"
 
 
 def _remove_staging(staging: Path) -> None:

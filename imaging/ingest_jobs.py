@@ -16,7 +16,8 @@ from imaging.models import Dataset, IngestJob
 from iqa_platform.celery import QUEUES, enqueue
 from iqa_platform.jobs import JobCancelled, JobContext, JobError, JobStatus, run_job
 
-from .ingest import ingest_paths
+from .dicom.process import STORAGE_FULL
+from .ingest import ingest_paths, staging_folder
 
 logger = logging.getLogger(__name__)
 TASK = "imaging.run_ingest_job"
@@ -84,8 +85,21 @@ def remove_upload(job: IngestJob) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def job_staging(job: IngestJob) -> Path:
+    """The job's own staging folder: a run taken over from a dead worker (or retried) finds
+    what the dead run left there and removes it."""
+    return staging_folder(job.dataset, f"job{job.pk}")
+
+
+def discard_partial_output(job: IngestJob) -> None:
+    """Remove what an interrupted run left half-written: its staging folder (files processed
+    but never recorded). Recorded files stay: a retry refuses them as duplicates."""
+    shutil.rmtree(job_staging(job), ignore_errors=True)
+
+
 def _import_upload(context: JobContext) -> dict:
     job = context.job
+    discard_partial_output(job)
 
     def progress(done: int, total: int) -> None:
         context.progress(
@@ -100,6 +114,7 @@ def _import_upload(context: JobContext) -> dict:
             progress=progress,
             allow_burned_in=job.allow_burned_in,
             deadline=time.monotonic() + QUEUES["ingest"]["soft_time_limit"],
+            staging=job_staging(job),
         )
     except JobCancelled:
         raise
@@ -110,16 +125,27 @@ def _import_upload(context: JobContext) -> dict:
             f"The import ran past its time limit ({shown}) and was stopped. Files already "
             "recorded are kept; retry to import the rest, or split the upload."
         ) from exc
-    except Exception as exc:
+    except OSError as exc:
+        if exc.errno not in STORAGE_FULL:
+            raise IngestStopped(_stopped_text(exc)) from exc
         raise IngestStopped(
-            f"The import stopped: {type(exc).__name__}. Files already recorded are kept; "
-            "uploading again imports the rest."
+            "The server's storage is full: the import stopped. Files already recorded are "
+            "kept, nothing half-written was; retry once an administrator has freed space."
         ) from exc
+    except Exception as exc:
+        raise IngestStopped(_stopped_text(exc)) from exc
     return {
         "report": report.as_json(),
         "n_files_done": len(report.outcomes),
         "n_files_total": len(report.outcomes),
     }
+
+
+def _stopped_text(exc: Exception) -> str:
+    return (
+        f"The import stopped: {type(exc).__name__}. Files already recorded are kept; "
+        "uploading again imports the rest."
+    )
 
 
 class IngestStopped(JobError):

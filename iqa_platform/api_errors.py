@@ -3,6 +3,7 @@
 `permission_denied`, `not_found`, `conflict`...), never an HTML 500 page. Clients decide by
 status and code, never by the English text."""
 
+import errno
 import logging
 
 from django.db import DatabaseError, IntegrityError
@@ -30,6 +31,16 @@ def exception_handler(exc, context):
                 "code": "conflict",
             },
             status=status.HTTP_409_CONFLICT,
+        )
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        logger.error("storage full in %s: %s", context.get("view"), exc)
+        return Response(
+            {
+                "detail": "The server's storage is full; what this request sent was not kept. "
+                "Try again later, or tell an administrator.",
+                "code": "storage_full",
+            },
+            status=status.HTTP_507_INSUFFICIENT_STORAGE,
         )
     if isinstance(exc, DatabaseError):
         logger.exception("database error in %s", context.get("view"))

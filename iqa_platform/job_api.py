@@ -26,6 +26,7 @@ class JobActionsMixin:
         # A job whose worker died is shown failed (with why) on the next look, not "running".
         if job.status == jobs.JobStatus.RUNNING and jobs.reap_stale(type(job), pk=job.pk):
             job.refresh_from_db()
+            self.job_abandoned(job)
         # A pending job nobody claimed for long is queued again once, then failed with why.
         if job.status == jobs.JobStatus.PENDING and jobs.reap_lost(
             type(job), type(self).enqueue_job, pk=job.pk
@@ -33,6 +34,10 @@ class JobActionsMixin:
             job.refresh_from_db()
         self.job_changed(job)
         return job
+
+    def job_abandoned(self, job) -> None:
+        """Hook, once, when a job whose worker died is failed: remove what the dead run left
+        half-written (a staging folder, a partial file)."""
 
     def job_changed(self, job) -> None:
         """Hook after a look at the job (e.g. remove an upload once the job is over)."""

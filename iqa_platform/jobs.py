@@ -22,6 +22,7 @@ to `run_job()`; tasks stay thin wrappers around that.
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 import time
@@ -350,4 +351,9 @@ def job_error_text(exc: BaseException) -> str:
     message = str(exc)
     if isinstance(exc, JobError):
         return message
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (
+            "The server's storage is full: the job stopped, and kept nothing half-written. "
+            "Retry it once an administrator has freed space."
+        )
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__

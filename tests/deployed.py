@@ -62,11 +62,14 @@ def start_gunicorn(
     workers: int = 2,
     threads: int = 4,
     access_log: Path | None = None,
+    own_group: bool = False,
 ) -> subprocess.Popen:
     """gunicorn on 127.0.0.1:port, returned once it accepts connections.
 
     `access_log`: where each request is logged as "METHOD PATH STATUS MICROSECONDS" (the time
-    the server spent on it), for benchmarks that ask where the time goes."""
+    the server spent on it), for benchmarks that ask where the time goes. `own_group`: in a
+    process group of its own, so that a fault test can kill -9 the master and its workers at
+    once (`os.killpg`), as a crashed machine would."""
     cmd = [
         sys.executable, "-m", "gunicorn", "iqa_platform.wsgi",
         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
@@ -74,8 +77,12 @@ def start_gunicorn(
     ]  # fmt: skip
     if access_log is not None:
         cmd += ["--access-logfile", str(access_log), "--access-logformat", ACCESS_FORMAT]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    # Appended: a server started again after a kill keeps the first one's log above its own.
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=own_group,
+        )  # fmt: skip
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:

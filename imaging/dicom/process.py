@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import math
@@ -72,6 +73,11 @@ class ProcessedFile:
     reused_existing: bool = False
 
 
+# A full disk (or quota) where the files are written: no file can be stored, so the import
+# stops with that reason instead of refusing every file after it as "internal".
+STORAGE_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
 def process_file(
     source: SourceLike,
     *,
@@ -105,6 +111,11 @@ def process_file(
         return FileError(display_name, exc.code, exc.detail)
     except reraise:
         raise
+    except OSError as exc:
+        if exc.errno in STORAGE_FULL:  # the server's fault, and every next file's too: stop
+            raise
+        detail = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        return FileError(display_name, ErrorCode.INTERNAL, detail)
     except Exception as exc:  # one bad file must never stop a batch
         detail = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
         return FileError(display_name, ErrorCode.INTERNAL, detail)

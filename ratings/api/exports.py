@@ -100,6 +100,9 @@ class ExportJobViewSet(JobActionsMixin, mixins.RetrieveModelMixin, viewsets.Gene
         visible = studies_for(self.request.user, Action.VIEW_STUDY)
         return ExportJob.objects.filter(study__in=visible).select_related("study")
 
+    def job_abandoned(self, job) -> None:
+        jobs.discard_partial_output(job)
+
     def get_object(self):
         job = super().get_object()
         if not can(self.request.user, job.study, Action.VIEW_RESULTS):

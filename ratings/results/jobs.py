@@ -59,14 +59,33 @@ def write_chunks(
     partial = folder / f".{name}.part"
     digest = hashlib.sha256()
     size = 0
-    with open(partial, "wb") as out:
-        for chunk in chunks:
-            out.write(chunk)
-            digest.update(chunk)
-            size += len(chunk)
-    os.replace(partial, final)
+    try:
+        with open(partial, "wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+                digest.update(chunk)
+                size += len(chunk)
+        os.replace(partial, final)
+    except BaseException:  # a full disk, a failed query, a time limit: no half file stays
+        partial.unlink(missing_ok=True)
+        close = getattr(chunks, "close", None)
+        if close is not None:  # a generator's open cursor, now rather than when collected
+            close()
+        raise
     relative = str(final.relative_to(settings.MEDIA_ROOT))
     return ExportFile(relative, name, content_type, size, digest.hexdigest())
+
+
+def discard_partial_output(job: ExportJob) -> None:
+    """Remove what an interrupted run of the job left half-written: its `.part` files (a
+    worker killed mid-write cannot remove its own)."""
+    from .release import partial_zip_path
+
+    parts = list(export_dir(job).glob(".*.part"))
+    if job.release_id is not None:
+        parts.append(partial_zip_path(job.release))
+    for part in parts:
+        part.unlink(missing_ok=True)
 
 
 def _stem(job: ExportJob) -> str:
@@ -168,7 +187,8 @@ def run_export_job(job_id: int) -> None:
 
 
 def _write_export(context: JobContext) -> dict[str, Any]:
-    job = ExportJob.objects.select_related("study").get(pk=context.job.pk)
+    job = ExportJob.objects.select_related("study", "release").get(pk=context.job.pk)
+    discard_partial_output(job)  # of a run that died before (stale takeover, retry)
     result = EXPORTERS[job.kind](job, context.progress)
     return {
         "file_path": result.path,

@@ -512,6 +512,12 @@ def release_zip_path(release: DatasetRelease) -> Path:
     )
 
 
+def partial_zip_path(release: DatasetRelease) -> Path:
+    """Where the zip is written before it is complete (renamed to release_zip_path then)."""
+    final = release_zip_path(release)
+    return final.with_name(f".{final.name}.part")
+
+
 def build_zip(release: DatasetRelease, progress: Progress | None = None) -> DatasetRelease:
     """Build (or rebuild) the release's zip file and record its size and SHA-256."""
     # Always from the stored snapshot (as the database returns it), never from a dict in
@@ -519,9 +525,13 @@ def build_zip(release: DatasetRelease, progress: Progress | None = None) -> Data
     release = DatasetRelease.objects.get(pk=release.pk)
     final = release_zip_path(release)
     final.parent.mkdir(parents=True, exist_ok=True)
-    partial = final.with_name(f".{final.name}.part")
-    with open(partial, "wb") as out:
-        write_release_zip(release, out, progress)
+    partial = partial_zip_path(release)
+    try:
+        with open(partial, "wb") as out:
+            write_release_zip(release, out, progress)
+    except BaseException:  # a full disk, a time limit: no half zip stays
+        partial.unlink(missing_ok=True)
+        raise
     digest = hashlib.sha256()
     with open(partial, "rb") as handle:
         while block := handle.read(1 << 20):
