@@ -23,6 +23,18 @@ CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct-horse-battery"
 
 
+# Per-role counts of the Schemathesis run (tests/test_api_fuzz.py), shown after the run.
+API_FUZZ_COUNTS = pytest.StashKey[dict]()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    counts = config.stash.get(API_FUZZ_COUNTS, {})
+    if counts:
+        terminalreporter.section("schemathesis: operations, cases and failures per role")
+        for role, row in counts.items():
+            terminalreporter.write_line(f"{role:12} {row}")
+
+
 def pytest_configure(config):
     # Static files come from the finders in tests; whitenoise still looks at STATIC_ROOT and
     # warns on every request when it is missing (a clean checkout has no collected files).

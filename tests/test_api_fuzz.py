@@ -27,6 +27,7 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from iqa_platform.wsgi import application
+from tests.conftest import API_FUZZ_COUNTS
 from tests.test_authorization_matrix import ROLES, world  # noqa: F401  (the shared world)
 
 MAX_EXAMPLES = 10  # per operation; the run is a smoke test, not a soak
@@ -43,22 +44,22 @@ OWNER = {
 }
 
 
-def real_path_parameters(path: str, world: dict) -> dict:
+def real_path_parameters(path: str, ids: dict) -> dict:
     """The world's ids for an operation's path parameters, so requests reach real objects."""
     first = path.removeprefix("/api/v1/").split("/")[0]
     values = {
-        "id": world[OWNER.get(first, "study")],
-        "dataset_pk": world["dataset"],
-        "study_id": world["study"],
-        "study_pk": world["study"],
-        "client_id": world["client_id"],
-        "item": world["item"],
-        "sid": world["session"],
+        "id": ids[OWNER.get(first, "study")],
+        "dataset_pk": ids["dataset"],
+        "study_id": ids["study"],
+        "study_pk": ids["study"],
+        "client_id": ids["client_id"],
+        "item": ids["item"],
+        "sid": ids["session"],
         "index": 0,
         "fmt": "csv",
     }
     if "/dimensions/{id}" in path:
-        values["id"] = world["dimension"]
+        values["id"] = ids["dimension"]
     return {name: values[name] for name in values if "{" + name + "}" in path}
 
 
@@ -87,7 +88,7 @@ def test_no_server_error_and_answers_match_the_schema(role, world, in_process_ap
     schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", in_process_app)
     user = world["users"][role]
     headers = {} if user is None else {"Authorization": f"Token {Token.objects.create(user=user)}"}
-    counts = {"operations": 0, "cases": 0, "failures": 0}
+    counts = {"operations": 0, "cases": 0, "failures": 0, "2xx": 0, "4xx": 0}
     failures: dict[tuple, str] = {}  # one report per operation, status and kind of failure
     started = time.monotonic()
     for operation in _operations(schema):
@@ -111,12 +112,14 @@ def test_no_server_error_and_answers_match_the_schema(role, world, in_process_ap
         def run(case):
             counts["cases"] += 1
             response = case.call(headers=headers)
+            kind = f"{response.status_code // 100}xx"
+            counts[kind] = counts.get(kind, 0) + 1
             try:
                 case.validate_response(response, checks=CHECKS, headers=headers)
             except FailureGroup as group:
                 counts["failures"] += 1
                 for failure in group.exceptions:
-                    key = (operation.label, response.status_code, failure.code)
+                    key = (case.operation.label, response.status_code, failure.code)
                     failures.setdefault(key, str(failure)[:1500])
 
         run()
@@ -126,6 +129,3 @@ def test_no_server_error_and_answers_match_the_schema(role, world, in_process_ap
     for (label, status, code), text in failures.items():
         print(f"FAIL {role} {label} -> {status} {code}: {text[:300]!r}")
     assert not failures, "\n\n".join(f"{key}: {text}" for key, text in failures.items())
-
-
-API_FUZZ_COUNTS = pytest.StashKey[dict]()
