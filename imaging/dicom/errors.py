@@ -18,6 +18,7 @@ class ErrorCode(enum.StrEnum):
     UNSUPPORTED_TRANSFER_SYNTAX = "unsupported_transfer_syntax"
     UNDECODABLE_PIXELS = "undecodable_pixels"
     UNSUPPORTED_PHOTOMETRIC = "unsupported_photometric"
+    IMAGE_TOO_LARGE = "image_too_large"
     BURNED_IN_ANNOTATION = "burned_in_annotation"
     DUPLICATE = "duplicate"
     ZIP_CORRUPT = "zip_corrupt"
@@ -43,6 +44,10 @@ MESSAGES: dict[ErrorCode, str] = {
     ),
     ErrorCode.UNDECODABLE_PIXELS: "The image data could not be decoded.",
     ErrorCode.UNSUPPORTED_PHOTOMETRIC: "The image uses a colour model that cannot be displayed.",
+    ErrorCode.IMAGE_TOO_LARGE: (
+        "The image declares a frame larger than the platform decodes (or than its data "
+        "holds): a damaged header, or an image to split or downsample first."
+    ),
     ErrorCode.BURNED_IN_ANNOTATION: (
         "The image may carry text burned into its pixels that could identify the patient "
         "(de-identification cleans the header, not the pixels). Check the images, then "
