@@ -23,16 +23,27 @@ CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct-horse-battery"
 
 
-# Per-role counts of the Schemathesis run (tests/test_api_fuzz.py), shown after the run.
-API_FUZZ_COUNTS = pytest.StashKey[dict]()
+# Figures tests measure (Schemathesis counts, fuzz corpus outcomes, peak memory), shown in
+# the terminal summary so a plain `pytest` run reports them.
+FIGURES = pytest.StashKey[dict]()
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    counts = config.stash.get(API_FUZZ_COUNTS, {})
-    if counts:
-        terminalreporter.section("schemathesis: operations, cases and failures per role")
-        for role, row in counts.items():
-            terminalreporter.write_line(f"{role:12} {row}")
+    for title, lines in config.stash.get(FIGURES, {}).items():
+        terminalreporter.section(title)
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def report_figure(request):
+    """report_figure(section title, line): print now (with -s) and in the terminal summary."""
+
+    def report(title: str, line: str) -> None:
+        print(f"{title}: {line}")
+        request.config.stash.setdefault(FIGURES, {}).setdefault(title, []).append(line)
+
+    return report
 
 
 def pytest_configure(config):

@@ -27,7 +27,6 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from iqa_platform.wsgi import application
-from tests.conftest import API_FUZZ_COUNTS
 from tests.test_authorization_matrix import ROLES, world  # noqa: F401  (the shared world)
 
 MAX_EXAMPLES = 10  # per operation; the run is a smoke test, not a soak
@@ -84,7 +83,7 @@ def in_process_app(settings):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_no_server_error_and_answers_match_the_schema(role, world, in_process_app, request):  # noqa: F811
+def test_no_server_error_and_answers_match_the_schema(role, world, in_process_app, report_figure):  # noqa: F811
     schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", in_process_app)
     user = world["users"][role]
     headers = {} if user is None else {"Authorization": f"Token {Token.objects.create(user=user)}"}
@@ -124,8 +123,7 @@ def test_no_server_error_and_answers_match_the_schema(role, world, in_process_ap
 
         run()
     counts["seconds"] = round(time.monotonic() - started, 1)
-    request.config.stash.setdefault(API_FUZZ_COUNTS, {})[role] = counts
-    print(f"\nschemathesis as {role}: {counts}")
+    report_figure("schemathesis: operations, cases and failures per role", f"{role:12} {counts}")
     for (label, status, code), text in failures.items():
         print(f"FAIL {role} {label} -> {status} {code}: {text[:300]!r}")
     assert not failures, "\n\n".join(f"{key}: {text}" for key, text in failures.items())

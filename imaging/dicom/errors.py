@@ -26,6 +26,7 @@ class ErrorCode(enum.StrEnum):
     ZIP_TOO_LARGE = "zip_too_large"
     ZIP_ENCRYPTED = "zip_encrypted"
     ZIP_NESTED = "zip_nested"
+    ZIP_EMPTY = "zip_empty"
     INTERNAL = "internal"
 
 
@@ -61,6 +62,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ),
     ErrorCode.ZIP_ENCRYPTED: "The zip entry is encrypted (password-protected).",
     ErrorCode.ZIP_NESTED: "A zip inside a zip is not unpacked; extract it first.",
+    ErrorCode.ZIP_EMPTY: "The zip archive holds no files to import.",
     ErrorCode.INTERNAL: "Unexpected error while processing the file.",
 }
 

@@ -105,8 +105,7 @@ def bad_vrs(base: bytes) -> dict[str, bytes]:
     pixel = base.find(PIXEL_DATA_TAG)
     cases = {}
     for label, at in (("first", meta_end + 4), ("pixels", pixel + 4)):
-        for vr in (b"ZZ", b"\x00\x00", b"SQ", b"UN"):
-            tag = vr.decode("latin-1").encode("unicode_escape").decode()
+        for vr, tag in ((b"ZZ", "ZZ"), (b"\x00\x00", "nul"), (b"SQ", "SQ"), (b"UN", "UN")):
             cases[f"vr-{label}-{tag}"] = base[:at] + vr + base[at + 2 :]
     return cases
 
