@@ -12,6 +12,7 @@ DELETE operations run last so they cannot take a fixture from the others.
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -29,7 +30,8 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from iqa_platform.wsgi import application
 from tests.test_authorization_matrix import ROLES, world  # noqa: F401  (the shared world)
 
-MAX_EXAMPLES = 10  # per operation; the run is a smoke test, not a soak
+# Per operation: CI's run is a smoke test, not a soak; IQA_FUZZ_EXAMPLES=200 digs deeper.
+MAX_EXAMPLES = int(os.environ.get("IQA_FUZZ_EXAMPLES", "10"))
 CHECKS = [not_a_server_error, response_schema_conformance]
 
 # The object a path's `{id}` names, by the path's first segment (as in the matrix).
