@@ -43,9 +43,10 @@ class DatasetViewSet(
         if not policy().may_create_dataset(self.request.user):
             raise PermissionDenied("You may not create datasets.")
         try:
-            serializer.save(created_by=self.request.user)
+            dataset = serializer.save(created_by=self.request.user)
         except IntegrityError:
             raise ValidationError({"name": ["A dataset with this name exists."]}) from None
+        dataset.n_images = 0  # the list's annotation; a new dataset has no images yet
 
 
 SUBJECT_FIELDS = ("patient_key", "site_key", "patient_sex", "age_band")

@@ -40,13 +40,13 @@ class UploadSessionCreateView(APIView):
     @extend_schema(request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request, pk: int) -> Response:
         dataset = get_dataset(request.user, pk)
-        allow = request.data.get("allow_burned_in", False)
+        # A JSON body that is not an object (a list, `true`) names no files: a 400, not a 500.
+        data = request.data if isinstance(request.data, dict) else {}
+        allow = data.get("allow_burned_in", False)
         if not isinstance(allow, bool):
             raise ValidationError({"allow_burned_in": ["Must be true or false."]})
         try:
-            session = chunked.create_session(
-                dataset, request.user, request.data.get("files"), allow
-            )
+            session = chunked.create_session(dataset, request.user, data.get("files"), allow)
         except chunked.UploadError as error:
             raise ValidationError({"files": [str(error)]}) from None
         url = f"/api/v1/upload-sessions/{session.id}/"

@@ -266,6 +266,7 @@ SPECTACULAR_SETTINGS = {
         "DimensionKindEnum": "ratings.models.studies.DimensionKind",
         "ExportKindEnum": "ratings.models.exports.ExportKind",
         "JobStatusEnum": "iqa_platform.jobs.JobStatus",
+        "AssessmentStatusEnum": "ratings.models.assessments.AssessmentStatus",
     },
 }
 

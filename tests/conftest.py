@@ -23,6 +23,29 @@ CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct-horse-battery"
 
 
+# Figures tests measure (Schemathesis counts, fuzz corpus outcomes, peak memory), shown in
+# the terminal summary so a plain `pytest` run reports them.
+FIGURES = pytest.StashKey[dict]()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    for title, lines in config.stash.get(FIGURES, {}).items():
+        terminalreporter.section(title)
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def report_figure(request):
+    """report_figure(section title, line): print now (with -s) and in the terminal summary."""
+
+    def report(title: str, line: str) -> None:
+        print(f"{title}: {line}")
+        request.config.stash.setdefault(FIGURES, {}).setdefault(title, []).append(line)
+
+    return report
+
+
 def pytest_configure(config):
     # Static files come from the finders in tests; whitenoise still looks at STATIC_ROOT and
     # warns on every request when it is missing (a clean checkout has no collected files).

@@ -18,6 +18,7 @@ class ErrorCode(enum.StrEnum):
     UNSUPPORTED_TRANSFER_SYNTAX = "unsupported_transfer_syntax"
     UNDECODABLE_PIXELS = "undecodable_pixels"
     UNSUPPORTED_PHOTOMETRIC = "unsupported_photometric"
+    IMAGE_TOO_LARGE = "image_too_large"
     BURNED_IN_ANNOTATION = "burned_in_annotation"
     DUPLICATE = "duplicate"
     ZIP_CORRUPT = "zip_corrupt"
@@ -25,6 +26,7 @@ class ErrorCode(enum.StrEnum):
     ZIP_TOO_LARGE = "zip_too_large"
     ZIP_ENCRYPTED = "zip_encrypted"
     ZIP_NESTED = "zip_nested"
+    ZIP_EMPTY = "zip_empty"
     INTERNAL = "internal"
 
 
@@ -43,6 +45,10 @@ MESSAGES: dict[ErrorCode, str] = {
     ),
     ErrorCode.UNDECODABLE_PIXELS: "The image data could not be decoded.",
     ErrorCode.UNSUPPORTED_PHOTOMETRIC: "The image uses a colour model that cannot be displayed.",
+    ErrorCode.IMAGE_TOO_LARGE: (
+        "The image declares a frame larger than the platform decodes (or than its data "
+        "holds): a damaged header, or an image to split or downsample first."
+    ),
     ErrorCode.BURNED_IN_ANNOTATION: (
         "The image may carry text burned into its pixels that could identify the patient "
         "(de-identification cleans the header, not the pixels). Check the images, then "
@@ -56,6 +62,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ),
     ErrorCode.ZIP_ENCRYPTED: "The zip entry is encrypted (password-protected).",
     ErrorCode.ZIP_NESTED: "A zip inside a zip is not unpacked; extract it first.",
+    ErrorCode.ZIP_EMPTY: "The zip archive holds no files to import.",
     ErrorCode.INTERNAL: "Unexpected error while processing the file.",
 }
 

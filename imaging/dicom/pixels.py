@@ -20,6 +20,10 @@ MONOCHROME = frozenset({"MONOCHROME1", "MONOCHROME2"})
 COLOUR = frozenset({"RGB", "YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT", "PALETTE COLOR"})
 SUPPORTED_PHOTOMETRIC = MONOCHROME | COLOUR
 FALLBACK_PERCENTILES = (0.5, 99.5)
+# One decoded frame at most this big: 8x the largest radiographs (a 4k x 5k 16-bit
+# mammogram is 40 MB). A header declaring more (Rows = Columns = 65535 over a few bytes of
+# data) would make the decoder allocate gigabytes before noticing the data is short.
+MAX_FRAME_BYTES = 320 * 1024**2
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +80,19 @@ def read_geometry(ds: Dataset) -> Geometry:
         raise IngestError(ErrorCode.CORRUPT, "empty image dimensions")
     if photometric not in SUPPORTED_PHOTOMETRIC:
         raise IngestError(ErrorCode.UNSUPPORTED_PHOTOMETRIC, photometric or "missing")
+    frame_bytes = (
+        geometry.rows
+        * geometry.columns
+        * geometry.samples_per_pixel
+        * max(math.ceil(geometry.bits_allocated / 8), 1)
+    )
+    if frame_bytes > MAX_FRAME_BYTES:
+        raise IngestError(
+            ErrorCode.IMAGE_TOO_LARGE,
+            f"{geometry.rows} x {geometry.columns} x {geometry.samples_per_pixel} samples of "
+            f"{geometry.bits_allocated} bits: {frame_bytes} bytes per frame "
+            f"(limit {MAX_FRAME_BYTES})",
+        )
     return geometry
 
 

@@ -135,6 +135,9 @@ def _process(
         _refuse_early(fh)
         ds = read_dataset(fh)
     geometry = read_geometry(ds)
+    if not ds.get("SOPClassUID"):
+        # Every stored image names its class; de-identification writes it into the new meta.
+        raise IngestError(ErrorCode.CORRUPT, "no SOP Class UID")
     index = middle_frame(geometry)
     # The only decode: the thumbnail's frame; it also proves the pixel data decodes.
     frame = decode_frame(ds, geometry, index)
@@ -266,6 +269,25 @@ def _body_start(head: bytes) -> int | None:
     return 144 + struct.unpack("<I", head[140:144])[0]
 
 
+class _ReadsAtMostWhatIsLeft:
+    """A file whose read(n) asks for no more than the bytes left in it.
+
+    pydicom reads an element's value with read(declared length); a buffered file allocates
+    the whole declared length first, so a header claiming 0xFFFFFFF0 bytes costs 4 GiB of
+    memory for a file of a few kilobytes. Clamped, a lie costs only the file's real size."""
+
+    def __init__(self, fh: BinaryIO, size: int) -> None:
+        self._fh = fh
+        self._size = size
+
+    def read(self, n: int | None = -1) -> bytes:
+        left = max(self._size - self._fh.tell(), 0)
+        return self._fh.read(left if n is None or n < 0 or n > left else n)
+
+    def __getattr__(self, name: str):
+        return getattr(self._fh, name)
+
+
 def read_dataset(data: bytes | BinaryIO) -> Dataset:
     """Parse a DICOM Part 10 file (force=False); classify every failure as an IngestError."""
     fh = io.BytesIO(data) if isinstance(data, bytes) else data
@@ -274,7 +296,7 @@ def read_dataset(data: bytes | BinaryIO) -> Dataset:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            ds = dcmread(fh, force=False)
+            ds = dcmread(_ReadsAtMostWhatIsLeft(fh, size), force=False)
         except InvalidDicomError as exc:
             fh.seek(0)
             raise IngestError(*_classify_non_part10(fh.read(CLASSIFY_BYTES))) from exc
@@ -292,11 +314,31 @@ def read_dataset(data: bytes | BinaryIO) -> Dataset:
             raise IngestError(ErrorCode.TRUNCATED, text.splitlines()[0][:300])
     if len(ds) == 0:
         raise IngestError(ErrorCode.TRUNCATED, "no data elements after the file meta")
-    syntax = ds.file_meta.get("TransferSyntaxUID")
-    # A deflated body's offsets count inflated bytes, so they say nothing about file size.
-    if not _is_deflated(syntax) and _ends_early(ds, size):
+    try:
+        syntax = ds.file_meta.get("TransferSyntaxUID")
+        # A deflated body's offsets count inflated bytes, so they say nothing about file size.
+        ends_early = not _is_deflated(syntax) and _ends_early(ds, size)
+    except Exception as exc:  # the last element unreadable (a stray delimiter, a bad VR)
+        raise IngestError(ErrorCode.CORRUPT, f"{type(exc).__name__}: {exc}"[:300]) from exc
+    if ends_early:
         raise IngestError(ErrorCode.TRUNCATED, "the last element runs past the end of the file")
+    _convert_values(ds)
     return ds
+
+
+def _convert_values(ds: Dataset) -> None:
+    """Convert every raw value now (after the length checks, which read the raw elements).
+
+    pydicom converts values on first access; doing it here, once, makes a value it cannot
+    read (an unknown VR from a flipped bit) a refusal of the file, not an exception deep
+    inside de-identification later."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # odd values are de-identification's business
+        try:
+            for _ in ds.iterall():
+                pass
+        except Exception as exc:
+            raise IngestError(ErrorCode.CORRUPT, f"{type(exc).__name__}: {exc}"[:300]) from exc
 
 
 def _is_deflated(syntax: str | None) -> bool:

@@ -198,12 +198,14 @@ def _zip_sources(path: Path, name: str, budget: _Budget) -> Iterator[Source | Fi
     if too_much is not None:
         yield FileError(name, ErrorCode.ZIP_TOO_LARGE, too_much)
         return
+    yielded = False
     for info in infos:
         if info.is_dir():
             continue
         display = f"{name}!{info.filename}"
         member = _safe_member_name(info.filename)
         if member is None:
+            yielded = True
             yield FileError(display, ErrorCode.ZIP_UNSAFE_PATH, info.filename)
             continue
         parts = member.split("/")
@@ -213,6 +215,7 @@ def _zip_sources(path: Path, name: str, budget: _Budget) -> Iterator[Source | Fi
         if parts[-1].upper() == "DICOMDIR":
             continue
         reason = _entry_problem(info, limits)
+        yielded = True
         if reason is not None:
             yield FileError(display, *reason)
             continue
@@ -223,6 +226,9 @@ def _zip_sources(path: Path, name: str, budget: _Budget) -> Iterator[Source | Fi
             size=info.file_size,
             limits=limits,
         )
+    if not yielded:
+        # Else an upload of an empty archive would end with no word about it at all.
+        yield FileError(name, ErrorCode.ZIP_EMPTY)
 
 
 def _entry_problem(info: zipfile.ZipInfo, limits: ZipLimits) -> tuple[ErrorCode, str] | None:

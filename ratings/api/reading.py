@@ -42,6 +42,7 @@ from ..reading_payload import (
 from ..worklist import (
     resolve_item,
 )
+from .reading_schema import AssessmentOutSerializer, ChangeSerializer, SubmissionSerializer
 
 # --- endpoints -------------------------------------------------------------------------------
 
@@ -98,8 +99,17 @@ def item_info(request: Request, study_id: int, item: str) -> Response:
     return Response(next(i for i in payload["items"] if i["item"] == item))
 
 
-@extend_schema(methods=["GET"], operation_id="reading_assessments_list", **_JSON)
-@extend_schema(methods=["POST"], operation_id="reading_assessments_submit", **_JSON)
+@extend_schema(
+    methods=["GET"],
+    operation_id="reading_assessments_list",
+    responses=AssessmentOutSerializer(many=True),
+)
+@extend_schema(
+    methods=["POST"],
+    operation_id="reading_assessments_submit",
+    request=SubmissionSerializer,
+    responses={200: AssessmentOutSerializer, 201: AssessmentOutSerializer},
+)
 @api_view(["GET", "POST"])
 def assessments(request: Request, study_id: int) -> Response:
     if request.method == "GET":
@@ -135,8 +145,15 @@ def assessments(request: Request, study_id: int) -> Response:
     )
 
 
-@extend_schema(methods=["GET"], operation_id="reading_assessment_get", **_JSON)
-@extend_schema(methods=["PATCH"], operation_id="reading_assessment_change", **_JSON)
+@extend_schema(
+    methods=["GET"], operation_id="reading_assessment_get", responses=AssessmentOutSerializer
+)
+@extend_schema(
+    methods=["PATCH"],
+    operation_id="reading_assessment_change",
+    request=ChangeSerializer,
+    responses=AssessmentOutSerializer,
+)
 @api_view(["GET", "PATCH"])
 def assessment_detail(request: Request, study_id: int, client_id: str) -> Response:
     if request.method == "GET":

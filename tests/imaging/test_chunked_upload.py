@@ -83,6 +83,16 @@ def test_bad_sessions_are_refused_clearly(people, study, files, message):
     assert response.status_code == 400 and message in str(response.json())
 
 
+@pytest.mark.parametrize("body", [[{"name": "a.dcm", "size": 3}], True, 7, "files"])
+def test_a_body_that_is_not_an_object_is_refused_clearly(people, study, body):
+    # Schemathesis found these answered 500 (AttributeError: 'list' object has no 'get').
+    response = _client(people[names.COORDINATOR]).post(
+        f"/api/v1/datasets/{study.dataset.pk}/upload-sessions/", body, format="json"
+    )
+    assert response.status_code == 400
+    assert "Name one or more files" in str(response.json())
+
+
 def test_chunk_errors_are_4xx(people, study):
     client = _client(people[names.COORDINATOR])
     sid = _start(client, study.dataset, [{"name": "a.dcm", "size": 4}]).json()["id"]

@@ -105,6 +105,15 @@ def test_dataset_names_are_unique_with_a_clear_error(people):
     assert Dataset.objects.filter(name="Chest").count() == 1
 
 
+def test_a_created_dataset_answers_like_a_listed_one(people):
+    # Schemathesis found the 201 without `n_images`, which the schema says is always there.
+    client = _client(people[names.STAFF])
+    created = client.post("/api/v1/datasets/", {"name": "Chest"}).json()
+    listed = client.get("/api/v1/datasets/").json()["results"][0]
+    assert created == listed
+    assert created["n_images"] == 0
+
+
 def test_a_rater_may_not_create_datasets(people):
     response = _client(people[names.RATER]).post("/api/v1/datasets/", {"name": "Mine"})
     assert response.status_code == 403
