@@ -58,6 +58,24 @@ def for_inference(model: nn.Module) -> nn.Module:
     return model.eval().to(memory_format=torch.channels_last)
 
 
+def embed(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """(N, C, H, W) -> (N, D) penultimate features of any of our nets, outputs unchanged:
+    ConvNet-4 and CaHDC-RGA have `embed`; MONAI's ResNet-10 gives the input of its `fc`
+    (the global average pool, 512 values) through a forward hook."""
+    if hasattr(model, "embed"):
+        return model.embed(x)
+    head = getattr(model, "fc", None)
+    if not isinstance(head, nn.Linear):
+        raise ValueError(f"no penultimate features known for {type(model).__name__}")
+    seen: list[torch.Tensor] = []
+    handle = head.register_forward_pre_hook(lambda module, args: seen.append(args[0]))
+    try:
+        model(x)
+    finally:
+        handle.remove()
+    return torch.flatten(seen[0], 1)
+
+
 def _only(options: dict[str, Any], *allowed: str) -> dict[str, Any]:
     unknown = sorted(set(options) - set(allowed))
     if unknown:
