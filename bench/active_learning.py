@@ -9,7 +9,7 @@ afresh on everything labelled, and its agreement (Pearson r, ICC(A,1)) with the 
 is measured on a fixed test set. Curves: agreement against expert ratings spent, mean and
 spread over seeds. Writes docs/active-learning.md (table) and docs/active-learning.svg.
 
-    python bench/active_learning.py [--seeds 3] [--rounds 7] [--k 20] [--quick]
+    python bench/active_learning.py [--seeds 3] [--rounds 7] [--k 10] [--jobs 2] [--quick]
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import multiprocessing
 import sys
 import time
 import zlib
@@ -43,7 +44,7 @@ RATERS_PER_IMAGE = 3
 DROPOUT = 0.3
 MC_PASSES = 10
 ENSEMBLE = 3
-STEPS = 150  # gradient steps per training, whatever the labelled set's size
+STEPS = 120  # gradient steps per training, whatever the labelled set's size
 BATCH = 16
 STRATEGIES = ("random", "uncertainty", "ensemble", "diversity", "hybrid")
 
@@ -165,6 +166,25 @@ def run(data: Data, test: list[int], candidates: list[int], strategy: str, seed:
     return curve
 
 
+_SETTINGS: tuple = ()
+
+
+def _init(settings: tuple) -> None:
+    global _SETTINGS
+    _SETTINGS = settings
+    torch.set_num_threads(settings[-1])
+
+
+def _task(task: tuple[str, int]) -> list[tuple[int, float, float]]:
+    strategy, seed = task
+    data, test, candidates, n_seed, k, rounds, _ = _SETTINGS
+    started = time.monotonic()
+    curve = run(data, test, candidates, strategy, seed, n_seed, k, rounds)
+    print(f"{strategy} seed {seed}: r {[round(c[1], 3) for c in curve]} "
+          f"({time.monotonic() - started:.0f} s)", flush=True)  # fmt: skip
+    return curve
+
+
 def ratings_to_reach(budgets: np.ndarray, curve: np.ndarray, level: float) -> float | None:
     """The first budget where the mean curve reaches `level`, linearly interpolated."""
     for j in range(len(curve)):
@@ -204,11 +224,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--k", type=int, default=20)
-    parser.add_argument("--seed-set", type=int, default=20)
-    parser.add_argument("--pool", type=int, default=500)
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--seed-set", type=int, default=10)
+    parser.add_argument("--pool", type=int, default=400)
     parser.add_argument("--test", type=int, default=200)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per process")
+    parser.add_argument("--jobs", type=int, default=2, help="processes")
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
     parser.add_argument("--quick", action="store_true", help="1 seed, 2 rounds: a smoke test")
     args = parser.parse_args()
@@ -221,17 +242,20 @@ def main() -> None:
     candidates = list(range(args.pool))
     print(f"data: {len(data.truth)} images in {time.monotonic() - started:.0f} s; panel MOS vs "
           f"truth r = {np.corrcoef(data.mos_full, data.truth)[0, 1]:.3f}", flush=True)  # fmt: skip
-    results: dict[str, np.ndarray] = {}
-    for strategy in STRATEGIES:
-        curves = []
-        for seed in range(args.seeds):
-            t = time.monotonic()
-            curve = run(data, test, candidates, strategy, seed + 1, args.seed_set, args.k,
-                        args.rounds)  # fmt: skip
-            curves.append(curve)
-            print(f"{strategy} seed {seed + 1}: r {[round(c[1], 3) for c in curve]} "
-                  f"({time.monotonic() - t:.0f} s)", flush=True)  # fmt: skip
-        results[strategy] = np.array(curves)
+    tasks = [(strategy, seed + 1) for seed in range(args.seeds) for strategy in STRATEGIES]
+    settings = (data, test, candidates, args.seed_set, args.k, args.rounds, args.threads)
+    # One process per (strategy, seed), each on `threads` threads: on a shared machine two
+    # single-threaded processes keep two cores busier than one process on two threads.
+    with multiprocessing.get_context("fork").Pool(
+        args.jobs, initializer=_init, initargs=(settings,)
+    ) as pool:
+        done = pool.map(_task, tasks, chunksize=1)
+    results = {
+        strategy: np.array(
+            [curve for (s, _), curve in zip(tasks, done, strict=True) if s == strategy]
+        )
+        for strategy in STRATEGIES
+    }
     budgets = results["random"][0, :, 0]
     # Ceiling: the same model trained on every pool image with the same few raters' labels.
     ceiling = [agreement(predict(train(data.images[candidates], data.mos_few[candidates], s),

@@ -22,7 +22,7 @@ from rest_framework.test import APIClient
 
 from imaging.chunked import create_session
 from imaging.models import IngestJob
-from inference.models import ModelVersion, TrainingRun
+from inference.models import ActiveLearningQuery, ModelVersion, TrainingRun
 from iqa_platform.jobs import JobStatus
 from ratings.models import ExportJob, ExportKind, Membership, ReaderStudy, Role, StudyImage
 from ratings.worklist import item_token
@@ -71,6 +71,9 @@ EXPECTED: dict[str, tuple[str, int, int, int, int, int, int]] = {
     'api/v1/^model-versions/(?P<pk>[^/.]+)/$': ('GET', 403, 404, 404, 200, 200, 200),
     'api/v1/^model-versions/(?P<pk>[^/.]+)/activate/$': ('POST', 403, 404, 404, 403, 200, 200),
     'api/v1/^model-versions/(?P<pk>[^/.]+)/download/$': ('GET', 403, 404, 404, 200, 200, 200),
+    'api/v1/^model-versions/(?P<pk>[^/.]+)/queries/$': ('GET', 403, 404, 404, 403, 200, 200),
+    'api/v1/^model-versions/(?P<pk>[^/.]+)/queries/(?P<query_pk>\\d+)/$': ('GET', 403, 404, 404, 403, 200, 200),  # noqa: E501
+    'api/v1/^model-versions/(?P<pk>[^/.]+)/queries/(?P<query_pk>\\d+)/send/$': ('POST', 403, 404, 404, 403, 200, 409),  # noqa: E501
     'api/v1/^studies/$': ('GET', 403, 200, 200, 200, 200, 200),
     'api/v1/^studies/(?P<pk>[^/.]+)/$': ('GET', 403, 200, 404, 200, 200, 200),
     'api/v1/^studies/(?P<pk>[^/.]+)/state/$': ('POST', 403, 403, 404, 400, 403, 400),
@@ -164,6 +167,10 @@ def world(people, study):
         run=run, study=study, dimension_key="gray-level", arch="convnet4", target="regression",
         checkpoint="matrix.pt", checkpoint_sha256="0" * 64, labels_fingerprint="0" * 64,
     )  # fmt: skip
+    query = ActiveLearningQuery.objects.create(
+        model_version=version, study=study, dimension_key="gray-level", strategy="random", k=1,
+        items=[{"rank": 1, "image": image.pk, "label": "", "score": 0.0, "reason": "random"}],
+    )  # fmt: skip
     session = create_session(
         study.dataset, people[names.COORDINATOR], [{"name": "a.dcm", "size": 10}], False
     )
@@ -187,6 +194,7 @@ def world(people, study):
         "wado": f"?requestType=WADO&objectUID={wado_file.sop_instance_uid}",
         "run": run.pk,
         "version": version.pk,
+        "query": query.pk,
         "session": session.id,
         "item": item_token(study.pk, people[names.RATER].pk, image.pk, 0),
         "dimension": study.dimensions.first().pk,
@@ -211,6 +219,7 @@ def _path(route: str, world: dict) -> str:
         "fmt": "csv",
         "format": "json",
         "study_pk": world["study"],
+        "query_pk": world["query"],
         "item": world["item"],
         "sid": world["session"],
         "index": 0,

@@ -187,7 +187,7 @@ def _rank(
         ), {"embedding_dim": EMBED_DIM}
     uncertainty, label, options = _uncertainty(request, predictor, pool)
     if strategy == QueryStrategy.UNCERTAINTY:
-        return uncertainty, options
+        return strategies.Ranking(uncertainty.strategy, uncertainty.items[:k]), options
     values = np.zeros(len(pool))
     for item in uncertainty.items:
         values[item.index] = item.score
