@@ -7,7 +7,8 @@ panel: truth + shared image effect + rater bias + noise, rounded to 1..10; each 
 read by RATERS_PER_IMAGE raters of the panel, its label is their mean), the model is trained
 afresh on everything labelled, and its agreement (Pearson r, ICC(A,1)) with the full panel's MOS
 is measured on a fixed test set. Curves: agreement against expert ratings spent, mean and
-spread over seeds. Writes docs/active-learning.md (table) and docs/active-learning.svg.
+spread over seeds. Writes docs/active-learning-results.md (tables), .json (curves) and docs/active-learning.svg;
+docs/active-learning.md discusses them.
 
     python bench/active_learning.py [--seeds 3] [--rounds 7] [--k 10] [--jobs 2] [--quick]
 """
@@ -265,7 +266,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     figure(budgets, results, args.out / "active-learning.svg")
     summary = write_table(budgets, results, ceiling, args, elapsed)
-    (args.out / "active-learning.md").write_text(summary)
+    (args.out / "active-learning-results.md").write_text(summary)
     (args.out / "active-learning.json").write_text(json.dumps(
         {"budgets": budgets.tolist(), "curves": {s: c.tolist() for s, c in results.items()},
          "ceiling": ceiling, "seconds": round(elapsed)}, indent=1))  # fmt: skip

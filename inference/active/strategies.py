@@ -320,9 +320,13 @@ def mc_dropout_passes(
     """Scores of T passes with dropout sampling and everything else in eval mode (batch norm
     keeps its running statistics): (T, n) for a regressor, (T, n, k) probabilities else.
 
-    `batches` is any iterable of (N, C, H, W) tensors; each batch runs its T passes at once
-    (the batch repeated T times), which keeps the CPU's cores busy on small batches.
+    `batches` is any iterable of (N, C, H, W) tensors. Where all the dropout sits in the net's
+    head (ConvNet-4, CaHDC-RGA: `inference.nets.dropout_split`), the deterministic trunk runs
+    once per batch and the head T times on its features: the same distribution of passes at
+    about 1/T of the cost. Otherwise each batch runs its T passes at once (the batch repeated
+    T times), which keeps the CPU's cores busy on small batches.
     """
+    from inference.nets import dropout_split
     from inference.training.engine import outputs
 
     dropouts = _dropouts(model)
@@ -335,9 +339,15 @@ def mc_dropout_passes(
     torch.manual_seed(seed)
     chunks = []
     try:
+        split = dropout_split(model)
         for x in batches:
-            out = outputs(model, x.repeat(passes, *([1] * (x.dim() - 1))))
-            out = out.reshape(passes, len(x), *out.shape[1:])
+            if split is not None:
+                trunk, head = split
+                features = trunk(x)
+                out = torch.stack([head(features) for _ in range(passes)])
+            else:
+                out = outputs(model, x.repeat(passes, *([1] * (x.dim() - 1))))
+                out = out.reshape(passes, len(x), *out.shape[1:])
             chunks.append(out if out.dim() == 2 else out.softmax(dim=-1))
     finally:
         for module in dropouts:

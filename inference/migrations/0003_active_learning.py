@@ -6,37 +6,85 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('inference', '0001_training_runs'),
-        ('ratings', '0007_study_results'),
+        ("inference", "0001_training_runs"),
+        ("ratings", "0007_study_results"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ActiveLearningQuery',
+            name="ActiveLearningQuery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('dimension_key', models.CharField(max_length=64)),
-                ('strategy', models.CharField(choices=[('random', 'Random'), ('uncertainty', 'Uncertainty (MC-dropout SD, entropy or margin)'), ('ensemble', 'Disagreement between model versions'), ('diversity', "Diversity (k-center core set on the model's features)"), ('hybrid', 'Uncertainty, then diversity among the most uncertain')], max_length=16)),
-                ('k', models.PositiveIntegerField()),
-                ('seed', models.BigIntegerField(default=0)),
-                ('options', models.JSONField(blank=True, default=dict)),
-                ('pool_size', models.PositiveIntegerField(default=0)),
-                ('items', models.JSONField(blank=True, default=list)),
-                ('seconds', models.FloatField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('sent_priority', models.IntegerField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('model_version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='queries', to='inference.modelversion')),
-                ('sent_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ratings.readerstudy')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("dimension_key", models.CharField(max_length=64)),
+                (
+                    "strategy",
+                    models.CharField(
+                        choices=[
+                            ("random", "Random"),
+                            ("uncertainty", "Uncertainty (MC-dropout SD, entropy or margin)"),
+                            ("ensemble", "Disagreement between model versions"),
+                            ("diversity", "Diversity (k-center core set on the model's features)"),
+                            ("hybrid", "Uncertainty, then diversity among the most uncertain"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("k", models.PositiveIntegerField()),
+                ("seed", models.BigIntegerField(default=0)),
+                ("options", models.JSONField(blank=True, default=dict)),
+                ("pool_size", models.PositiveIntegerField(default=0)),
+                ("items", models.JSONField(blank=True, default=list)),
+                ("seconds", models.FloatField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("sent_priority", models.IntegerField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "model_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="queries",
+                        to="inference.modelversion",
+                    ),
+                ),
+                (
+                    "sent_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="ratings.readerstudy",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'active learning queries',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name_plural": "active learning queries",
+                "ordering": ["-created_at", "-id"],
             },
         ),
     ]

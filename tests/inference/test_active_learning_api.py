@@ -159,7 +159,7 @@ def test_a_fully_rated_study_has_nothing_to_ask(people, tmp_path):
         format="json",
     )  # fmt: skip
     assert response.status_code == 400 and "Every image" in response.json()["pool"][0]
-    assert N_IMAGES == len(study.images.all())
+    assert len(study.images.all()) == N_IMAGES
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,8 @@ from inference.active.strategies import (
     uncertainty_ranking,
     vote_entropy,
 )
-from inference.nets import build_model, embed
+from inference.nets import build_model, dropout_split, embed
+from inference.training.engine import outputs
 
 
 def test_random_is_reproducible_by_seed_and_draws_without_replacement():
@@ -133,3 +134,29 @@ def test_embeddings_are_the_penultimate_features_and_leave_outputs_unchanged(arc
     if arch == "convnet4":  # the head applied to the features is the output
         with torch.inference_mode():
             assert torch.allclose(model.head(features), before, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("arch", "options"),
+    [("convnet4", {"input_size": (32, 48), "dropout": 0.5}), ("cahdc-rga", {"dropout": 0.5})],
+)
+def test_the_trunk_once_and_the_head_t_times_gives_the_passes_of_the_whole_net(arch, options):
+    torch.manual_seed(0)
+    model = build_model(arch, 1, **options).eval()
+    x = torch.rand(3, 1, 48, 32)
+    trunk, head = dropout_split(model)
+    with torch.inference_mode():
+        whole = model(x)
+        whole = whole.score if hasattr(whole, "score") else whole[:, 0]
+        assert torch.allclose(head(trunk(x)), whole, atol=1e-5)  # dropout off: identical
+    # Dropout on: the split's passes and whole-net passes spread alike (400 passes each).
+    split = mc_dropout_passes(model, [x], passes=400, seed=1)
+    dropouts = [m for m in model.modules() if isinstance(m, torch.nn.Dropout)]
+    with torch.inference_mode():
+        for m in dropouts:
+            m.train()
+        full = torch.stack([outputs(model, x) for _ in range(400)]).numpy()
+        for m in dropouts:
+            m.eval()
+    assert np.allclose(split.mean(0), full.mean(0), atol=4 * full.std(0).max() / np.sqrt(400))
+    assert np.allclose(split.std(0), full.std(0), rtol=0.2)
