@@ -7,8 +7,8 @@ panel: truth + shared image effect + rater bias + noise, rounded to 1..10; each 
 read by RATERS_PER_IMAGE raters of the panel, its label is their mean), the model is trained
 afresh on everything labelled, and its agreement (Pearson r, ICC(A,1)) with the full panel's MOS
 is measured on a fixed test set. Curves: agreement against expert ratings spent, mean and
-spread over seeds. Writes docs/active-learning-results.md (tables), .json (curves) and docs/active-learning.svg;
-docs/active-learning.md discusses them.
+spread over seeds. Writes docs/active-learning-results.md (tables), docs/active-learning.json
+(curves) and docs/active-learning.svg; docs/active-learning.md discusses them.
 
     python bench/active_learning.py [--seeds 3] [--rounds 7] [--k 10] [--jobs 2] [--quick]
 """
