@@ -22,6 +22,7 @@ from imaging.services import representative_files
 from ratings.services.labels import LabelledImage, study_labels
 from ratings.services.priorities import prioritise
 
+from ..fast import fast_convnet4_trunk
 from ..models import ActiveLearningQuery, Architecture, ModelVersion, QueryStrategy, Target
 from ..nets import embed
 from ..predict import MC_PASSES, Predictor
@@ -203,15 +204,16 @@ def _uncertainty(
     """Every pool item's uncertainty, as a full ranking (hybrid needs them all)."""
     n = len(pool)
     model = predictor.model
+    trunk = fast_convnet4_trunk(model) if request.version.arch == Architecture.CONVNET4 else None
     if request.version.target == Target.REGRESSION:
         samples = strategies.mc_dropout_passes(
-            model, _batches(predictor, pool), MC_PASSES, seed=request.seed
+            model, _batches(predictor, pool), MC_PASSES, seed=request.seed, trunk=trunk
         )
         options = {"measure": "mc-dropout-sd", "passes": MC_PASSES}
         return strategies.uncertainty_ranking(n, mc_samples=samples), "MC-dropout SD", options
     if strategies.has_dropout(model):
         passes = strategies.mc_dropout_passes(
-            model, _batches(predictor, pool), MC_PASSES, seed=request.seed
+            model, _batches(predictor, pool), MC_PASSES, seed=request.seed, trunk=trunk
         )
         probabilities = passes.mean(axis=0)
         options = {"measure": request.measure, "passes": MC_PASSES}

@@ -20,8 +20,9 @@ Sources:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -315,7 +316,11 @@ def has_dropout(model: nn.Module) -> bool:
 
 @torch.inference_mode()
 def mc_dropout_passes(
-    model: nn.Module, batches: Sequence[torch.Tensor] | object, passes: int, seed: int = 0
+    model: nn.Module,
+    batches: Iterable[torch.Tensor],
+    passes: int,
+    seed: int = 0,
+    trunk: Callable[[torch.Tensor], Any] | None = None,
 ) -> np.ndarray:
     """Scores of T passes with dropout sampling and everything else in eval mode (batch norm
     keeps its running statistics): (T, n) for a regressor, (T, n, k) probabilities else.
@@ -324,7 +329,8 @@ def mc_dropout_passes(
     head (ConvNet-4, CaHDC-RGA: `inference.nets.dropout_split`), the deterministic trunk runs
     once per batch and the head T times on its features: the same distribution of passes at
     about 1/T of the cost. Otherwise each batch runs its T passes at once (the batch repeated
-    T times), which keeps the CPU's cores busy on small batches.
+    T times), which keeps the CPU's cores busy on small batches. `trunk` replaces the net's
+    own trunk by an equal, faster one (`inference.fast.fast_convnet4_trunk`).
     """
     from inference.nets import dropout_split
     from inference.training.engine import outputs
@@ -342,8 +348,8 @@ def mc_dropout_passes(
         split = dropout_split(model)
         for x in batches:
             if split is not None:
-                trunk, head = split
-                features = trunk(x)
+                own_trunk, head = split
+                features = (trunk or own_trunk)(x)
                 out = torch.stack([head(features) for _ in range(passes)])
             else:
                 out = outputs(model, x.repeat(passes, *([1] * (x.dim() - 1))))

@@ -160,3 +160,15 @@ def test_the_trunk_once_and_the_head_t_times_gives_the_passes_of_the_whole_net(a
             m.eval()
     assert np.allclose(split.mean(0), full.mean(0), atol=4 * full.std(0).max() / np.sqrt(400))
     assert np.allclose(split.std(0), full.std(0), rtol=0.2)
+
+
+def test_the_onnx_runtime_trunk_equals_convnet4s_own_features():
+    from inference.fast import fast_convnet4_trunk
+
+    torch.manual_seed(0)
+    model = build_model("convnet4", 1, input_size=(32, 48), dropout=0.3).eval()
+    x = torch.rand(5, 1, 48, 32)
+    with torch.inference_mode():
+        assert torch.allclose(fast_convnet4_trunk(model, 1)(x), embed(model, x), atol=1e-5)
+    fast = mc_dropout_passes(model, [x], 10, seed=2, trunk=fast_convnet4_trunk(model, 1))
+    assert np.allclose(fast, mc_dropout_passes(model, [x], 10, seed=2), atol=1e-4)
