@@ -204,6 +204,12 @@ def _uncertainty(
     """Every pool item's uncertainty, as a full ranking (hybrid needs them all)."""
     n = len(pool)
     model = predictor.model
+    if request.version.target == Target.REGRESSION and not strategies.has_dropout(model):
+        # ResNet-10 ignores `dropout` in its config: the version has none to sample.
+        raise QueryRejected({"strategy": [
+            f"This {request.version.arch} version has no dropout layer to sample: MC-dropout "
+            "cannot measure its uncertainty. Use ensemble, diversity or random."
+        ]})  # fmt: skip
     trunk = fast_convnet4_trunk(model) if request.version.arch == Architecture.CONVNET4 else None
     if request.version.target == Target.REGRESSION:
         samples = strategies.mc_dropout_passes(
