@@ -178,3 +178,21 @@ def test_only_researchers_query_and_send(study, version, people, who, expected):
     assert client.post(f"{base}{query.pk}/send/").status_code == expected
     assert not StudyImage.objects.filter(study=study, priority__gt=0).exists()
     assert ActiveLearningQuery.objects.count() == 1
+
+
+def test_mc_dropout_on_a_network_without_dropout_layers_is_a_400(study, people):
+    # ResNet-10 has no dropout layer, whatever `dropout` its run's settings say.
+    resnet = runs.create_run(
+        runs.RunRequest(study, "gray-level", "resnet10",
+                        settings={**TINY, "epochs": 1, "dropout": 0.3}),
+        people[names.RESEARCHER], queue=False,
+    )  # fmt: skip
+    runs.run_training(resnet.pk)
+    version = ModelVersion.objects.get(run=resnet)
+    for strategy in ("uncertainty", "hybrid"):
+        response = _client(people[names.RESEARCHER]).post(
+            f"/api/v1/model-versions/{version.pk}/queries/", {"strategy": strategy, "k": 2},
+            format="json",
+        )  # fmt: skip
+        assert response.status_code == 400, response.content
+        assert "no dropout layer" in response.json()["strategy"][0]
