@@ -295,9 +295,23 @@ def write_table(budgets, results, ceiling, args, elapsed) -> str:
     for strategy, curves in results.items():
         a = curves[:, :, 2]
         icc_lines.append(f"| {strategy} | " + " | ".join(f"{v:.3f}" for v in a.mean(0)) + " |")
+    # Over the whole curve (60 ratings on): each seed's mean r, and its difference from random's
+    # on the same seed (same seed set, same test set: a paired comparison).
+    base = results["random"][:, 1:, 1].mean(1)
+    whole = ["| strategy | mean r over the curve (SD over seeds) | minus random's, paired (SE) |",
+             "|---|---|---|"]  # fmt: skip
+    for strategy, curves in results.items():
+        level = curves[:, 1:, 1].mean(1)
+        diff = level - base
+        se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else float("nan")
+        spread = level.std(ddof=1) if len(level) > 1 else 0.0
+        whole.append(f"| {strategy} | {level.mean():.3f} ({spread:.3f}) "
+                     f"| {diff.mean():+.3f} ({se:.3f}) |")  # fmt: skip
     ceiling_r = np.mean([c[0] for c in ceiling])
     return (
         "\n".join(lines)
+        + "\n\n"
+        + "\n".join(whole)
         + "\n\nICC(A,1) of model and full-panel MOS (mean over seeds):\n\n"
         + "\n".join(icc_lines)
         + f"\n\nCeiling (all {args.pool} pool images labelled, {args.pool * RATERS_PER_IMAGE} "
