@@ -29,12 +29,15 @@ from ratings.services import audit
 from ratings.worklist import resolve_item
 
 from . import assist, assisted, compare, runs, scoring
+from .active import query as queries
 from .models import (
+    ActiveLearningQuery,
     Architecture,
     HoldOut,
     InferenceJob,
     ModelVersion,
     Prediction,
+    QueryStrategy,
     Target,
     TrainingRun,
 )
@@ -272,9 +275,36 @@ class ScoringConflict(APIException):
     default_detail = "The model version cannot score the images."
 
 
+class QuerySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ActiveLearningQuery
+        fields = [
+            "id", "model_version", "study", "dimension_key", "strategy", "k", "seed", "options",
+            "pool_size", "items", "seconds", "created_at", "sent_at", "sent_priority",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class QueryRequest(serializers.Serializer):
+    strategy = serializers.ChoiceField(choices=QueryStrategy.choices)
+    k = serializers.IntegerField(min_value=1, max_value=queries.MAX_K)
+    seed = serializers.IntegerField(required=False, default=0, min_value=0, max_value=2**62)
+    measure = serializers.ChoiceField(
+        choices=["entropy", "margin"], required=False, default="entropy"
+    )
+    ensemble = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**62),
+        required=False,
+        default=list,
+        max_length=queries.MAX_ENSEMBLE - 1,
+    )
+
+
 class ModelVersionViewSet(ModelVersionReportMixin, viewsets.ReadOnlyModelViewSet):
     """Model versions; `download/` gives the checkpoint, POST `activate/` makes it the one
-    version of its study and dimension that scores new images."""
+    version of its study and dimension that scores new images; `queries/` ranks the study's
+    unrated images for experts to rate next (researchers only), `queries/{id}/send/` puts them
+    first in the raters' worklists."""
 
     serializer_class = ModelVersionSerializer
 
@@ -422,6 +452,72 @@ class ModelVersionViewSet(ModelVersionReportMixin, viewsets.ReadOnlyModelViewSet
             status=status.HTTP_202_ACCEPTED,
             headers={"Location": url},
         )
+
+    # ---------------------------------------------------------------- active learning
+    # Queries run synchronously in the request for now (a few seconds for a study of a few
+    # thousand images; bench/query.py); `queries.run_query` is what a job would call.
+
+    def _researched_version(self, request: Request) -> ModelVersion:
+        version = self.get_object()
+        if not can(request.user, version.study, Action.TRAIN_MODELS):
+            raise PermissionDenied("Only the study's researchers query a model version.")
+        return version
+
+    def _query(self, version: ModelVersion, query_pk: str) -> ActiveLearningQuery:
+        found = ActiveLearningQuery.objects.filter(pk=int(query_pk), model_version=version).first()
+        if found is None:
+            raise NotFound("No such query of this model version.")
+        return found
+
+    @extend_schema(request=QueryRequest, responses={200: QuerySerializer(many=True),
+                                                    201: QuerySerializer})  # fmt: skip
+    @action(detail=True, methods=["get", "post"], url_path="queries")
+    def queries(self, request: Request, pk=None, format=None) -> Response:
+        """GET: this version's queries, newest first. POST {strategy, k, seed}: rank the
+        study's unrated images on the version's dimension and keep the top k (201)."""
+        version = self._researched_version(request)
+        if request.method == "GET":
+            found = ActiveLearningQuery.objects.filter(model_version=version)
+            return Response(QuerySerializer(found, many=True).data)
+        body = QueryRequest(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        try:
+            query = queries.run_query(
+                queries.QueryRequest(
+                    version=version,
+                    strategy=data["strategy"],
+                    k=data["k"],
+                    seed=data["seed"],
+                    measure=data["measure"],
+                    ensemble=tuple(data["ensemble"]),
+                ),
+                user=request.user,
+            )
+        except queries.QueryRejected as exc:
+            raise ValidationError(exc.problems) from None
+        return Response(QuerySerializer(query).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: QuerySerializer})
+    @action(detail=True, methods=["get"], url_path=r"queries/(?P<query_pk>\d+)")
+    def query(self, request: Request, pk=None, query_pk=None, format=None) -> Response:
+        version = self._researched_version(request)
+        return Response(QuerySerializer(self._query(version, query_pk)).data)
+
+    @extend_schema(request=None, responses={200: QuerySerializer})
+    @action(detail=True, methods=["post"], url_path=r"queries/(?P<query_pk>\d+)/send")
+    def send_query(self, request: Request, pk=None, query_pk=None, format=None) -> Response:
+        """Put the query's images first in every rater's worklist (raters are not told why)."""
+        version = self._researched_version(request)
+        query = self._query(version, query_pk)
+        try:
+            query = queries.send_to_raters(query, user=request.user)
+        except queries.AlreadySent as exc:
+            return Response(
+                {"detail": f"{exc}; its images are already first.", "code": "already_sent"},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(QuerySerializer(query).data)
 
 
 class InferenceJobViewSet(

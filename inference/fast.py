@@ -123,3 +123,41 @@ def _onnxruntime(model: CaHDCRGA, threads: int) -> Scorer:
         return CaHDCOutput(*(torch.from_numpy(a) for a in session.run(None, feed)))
 
     return score
+
+
+def fast_convnet4_trunk(model: nn.Module, threads: int | None = None) -> Callable[[Tensor], Tensor]:
+    """ConvNet-4's deterministic trunk (its four conv blocks, flattened: `model.embed`) run by
+    ONNX Runtime: about 2.5x eager PyTorch at 256 x 256 here (its 10 x 10 convolution on one
+    input channel is slow in oneDNN). MC-dropout queries run it once per image and only the
+    head T times (`inference.active.strategies.mc_dropout_passes(..., trunk=...)`). Equal to
+    `model.embed` within 1e-5 (tests)."""
+    import onnxruntime as ort
+
+    width, height = model.input_size
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(
+            model.features.eval(),
+            (torch.zeros(1, model.features[0].in_channels, height, width),),
+            buffer,
+            dynamo=False,
+            input_names=["images"],
+            output_names=["features"],
+            dynamic_axes={"images": {0: "n"}},
+            opset_version=17,
+        )
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or torch.get_num_threads()
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Torch runs the head between two trunk calls: ORT's threads spinning for work meanwhile
+    # would take the cores from it.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    session = ort.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
+
+    def trunk(images: Tensor) -> Tensor:
+        feed = {"images": images.detach().float().contiguous().numpy()}
+        return torch.from_numpy(session.run(None, feed)[0]).flatten(1)
+
+    return trunk

@@ -196,3 +196,49 @@ class Prediction(models.Model):
 
     def __str__(self) -> str:
         return f"prediction of image {self.image_id} by version {self.model_version_id}"
+
+
+class QueryStrategy(models.TextChoices):
+    RANDOM = "random", "Random"
+    UNCERTAINTY = "uncertainty", "Uncertainty (MC-dropout SD, entropy or margin)"
+    ENSEMBLE = "ensemble", "Disagreement between model versions"
+    DIVERSITY = "diversity", "Diversity (k-center core set on the model's features)"
+    HYBRID = "hybrid", "Uncertainty, then diversity among the most uncertain"
+
+
+class ActiveLearningQuery(models.Model):
+    """The unrated images a model version asks experts to rate next, ranked, with why.
+
+    `items` is [{"rank", "image", "label", "score", "reason"}...], best first. Sending it to the
+    raters (`sent_at`) raises the images' StudyImage.priority; raters never see the reasons.
+    """
+
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, related_name="queries"
+    )
+    study = models.ForeignKey(ReaderStudy, on_delete=models.PROTECT, related_name="+")
+    dimension_key = models.CharField(max_length=64)
+    strategy = models.CharField(max_length=16, choices=QueryStrategy.choices)
+    k = models.PositiveIntegerField()
+    seed = models.BigIntegerField(default=0)
+    # Strategy details as used: {"measure", "passes", "ensemble": [version ids], ...}.
+    options = models.JSONField(default=dict, blank=True)
+    pool_size = models.PositiveIntegerField(default=0)  # unrated images ranked
+    items = models.JSONField(default=list, blank=True)
+    seconds = models.FloatField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sent_priority = models.IntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "active learning queries"
+
+    def __str__(self) -> str:
+        return f"query {self.pk} ({self.strategy}, k={self.k}) of {self.model_version}"

@@ -22,7 +22,13 @@ from rest_framework.test import APIClient
 
 from imaging.chunked import create_session
 from imaging.models import IngestJob
-from inference.models import InferenceJob, ModelVersion, Prediction, TrainingRun
+from inference.models import (
+    ActiveLearningQuery,
+    InferenceJob,
+    ModelVersion,
+    Prediction,
+    TrainingRun,
+)
 from iqa_platform.jobs import JobStatus
 from ratings.models import ExportJob, ExportKind, Membership, ReaderStudy, Role, StudyImage
 from ratings.worklist import item_token
@@ -81,6 +87,9 @@ EXPECTED: dict[str, tuple[str, int, int, int, int, int, int]] = {
     'api/v1/^model-versions/(?P<pk>[^/.]+)/report/pairs/$': ('GET', 403, 404, 404, 200, 200, 200),  # noqa: E501
     # Without ?image= the study's coordinator, researcher and staff get 400; raters never see it.
     'api/v1/^model-versions/(?P<pk>[^/.]+)/saliency/$': ('GET', 403, 404, 404, 400, 400, 400),
+    'api/v1/^model-versions/(?P<pk>[^/.]+)/queries/$': ('GET', 403, 404, 404, 403, 200, 200),
+    'api/v1/^model-versions/(?P<pk>[^/.]+)/queries/(?P<query_pk>\\d+)/$': ('GET', 403, 404, 404, 403, 200, 200),  # noqa: E501
+    'api/v1/^model-versions/(?P<pk>[^/.]+)/queries/(?P<query_pk>\\d+)/send/$': ('POST', 403, 404, 404, 403, 200, 409),  # noqa: E501
     'api/v1/^studies/$': ('GET', 403, 200, 200, 200, 200, 200),
     'api/v1/^studies/(?P<pk>[^/.]+)/$': ('GET', 403, 200, 404, 200, 200, 200),
     'api/v1/^studies/(?P<pk>[^/.]+)/state/$': ('POST', 403, 403, 404, 400, 403, 400),
@@ -189,6 +198,10 @@ def world(people, study):
         image=image, model_version=version, job=inference, score=5.0, qc_value=5.0,
         flagged=True, seconds=0.1,
     )  # fmt: skip
+    query = ActiveLearningQuery.objects.create(
+        model_version=version, study=study, dimension_key="gray-level", strategy="random", k=1,
+        items=[{"rank": 1, "image": image.pk, "label": "", "score": 0.0, "reason": "random"}],
+    )  # fmt: skip
     session = create_session(
         study.dataset, people[names.COORDINATOR], [{"name": "a.dcm", "size": 10}], False
     )
@@ -213,6 +226,7 @@ def world(people, study):
         "run": run.pk,
         "version": version.pk,
         "inference": inference.pk,
+        "query": query.pk,
         "session": session.id,
         "item": item_token(study.pk, people[names.RATER].pk, image.pk, 0),
         "dimension": study.dimensions.first().pk,
@@ -238,6 +252,7 @@ def _path(route: str, world: dict) -> str:
         "fmt": "csv",
         "format": "json",
         "study_pk": world["study"],
+        "query_pk": world["query"],
         "item": world["item"],
         "sid": world["session"],
         "index": 0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -56,6 +57,45 @@ def for_inference(model: nn.Module) -> nn.Module:
     as NHWC, so callers pass ordinary tensors. Scores equal eager ones within 1e-6 (tests).
     """
     return model.eval().to(memory_format=torch.channels_last)
+
+
+def embed(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """(N, C, H, W) -> (N, D) penultimate features of any of our nets, outputs unchanged:
+    ConvNet-4 and CaHDC-RGA have `embed`; MONAI's ResNet-10 gives the input of its `fc`
+    (the global average pool, 512 values) through a forward hook."""
+    if hasattr(model, "embed"):
+        return model.embed(x)
+    head = getattr(model, "fc", None)
+    if not isinstance(head, nn.Linear):
+        raise ValueError(f"no penultimate features known for {type(model).__name__}")
+    seen: list[torch.Tensor] = []
+    handle = head.register_forward_pre_hook(lambda module, args: seen.append(args[0]))
+    try:
+        model(x)
+    finally:
+        handle.remove()
+    return torch.flatten(seen[0], 1)
+
+
+def dropout_split(
+    model: nn.Module,
+) -> tuple[Callable[[torch.Tensor], Any], Callable[[Any], torch.Tensor]] | None:
+    """(trunk, head) with head(trunk(x)) == model's score or logits, where every dropout layer
+    is in the head: MC-dropout then runs the trunk once and only the head T times, the same
+    distribution of passes for a tenth of the work at T = 10. None for nets without that split
+    (ResNet-10 has no dropout)."""
+    from inference.nets.cahdc_rga import CaHDCRGA
+    from inference.nets.convnet4 import ConvNet4
+
+    if isinstance(model, ConvNet4):
+        return model.embed, lambda features: _squeeze(model.head(model.dropout(features)))
+    if isinstance(model, CaHDCRGA):
+        return (lambda x: model._vectors(x)[0]), (lambda vectors: model.regnet(vectors)[0])
+    return None
+
+
+def _squeeze(out: torch.Tensor) -> torch.Tensor:
+    return out[:, 0] if out.shape[1] == 1 else out
 
 
 def _only(options: dict[str, Any], *allowed: str) -> dict[str, Any]:

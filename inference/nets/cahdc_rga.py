@@ -214,6 +214,12 @@ class CaHDCRGA(nn.Module):
                 nn.init.zeros_(module.bias)
 
     def forward(self, images: Tensor) -> CaHDCOutput:
+        vectors, attention = self._vectors(images)
+        score, sides = self.regnet(vectors)
+        return CaHDCOutput(score, sides, attention)
+
+    def _vectors(self, images: Tensor) -> tuple[list[Tensor], Tensor]:
+        """The SiPNets' 64-vectors v_1..v_4 and the attention map."""
         features = self.extractor(images)
         attention = self.unet(features)
         levels = self.hcnet(features)
@@ -222,8 +228,13 @@ class CaHDCRGA(nn.Module):
             sip(level * weight)
             for sip, level, weight in zip(self.sipnets, levels, maps, strict=True)
         ]
-        score, sides = self.regnet(vectors)
-        return CaHDCOutput(score, sides, attention)
+        return vectors, attention
+
+    def embed(self, images: Tensor) -> Tensor:
+        """(N, 1, H, W) -> (N, 128): the penultimate features, RegNet's FC5 output after its
+        ReLU and before dropout (active learning's diversity works on them)."""
+        vectors, _ = self._vectors(images)
+        return F.relu(self.regnet.fc5(torch.cat(vectors, dim=1)))
 
     def mc_dropout(self, enabled: bool = True) -> CaHDCRGA:
         """Keep the dropout layers sampling in eval mode (Monte Carlo dropout), or stop it.

@@ -65,7 +65,12 @@ class ConvNet4(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, C, H, W) -> (N, n_outputs) logits (or scores when n_outputs == 1)."""
+        return self.head(self.dropout(self.embed(x)))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) -> (N, D): the penultimate features, the fully connected layer's input
+        (active learning's diversity works on them). Dropout is not applied here."""
         expected = (self.input_size[1], self.input_size[0])
         if tuple(x.shape[-2:]) != expected:
             raise ValueError(f"ConvNet-4 built for H x W = {expected}, got {tuple(x.shape[-2:])}")
-        return self.head(self.dropout(torch.flatten(self.features(x), 1)))
+        return torch.flatten(self.features(x), 1)
