@@ -97,7 +97,7 @@ def model_output(study: ReaderStudy, items: list[tuple[int, str]]) -> dict[str, 
     return import_string(settings.READING_MODEL_OUTPUT)(study, items) or {}
 
 
-def worklist_payload(study: ReaderStudy, rater) -> dict:
+def worklist_payload(study: ReaderStudy, rater, only_item: str | None = None) -> dict:
     """Everything the reading page needs at load time: study, dimensions, ordered items, progress.
 
     Each item carries its cornerstone image ids, so the page can prefetch the next images with
@@ -110,30 +110,37 @@ def worklist_payload(study: ReaderStudy, rater) -> dict:
     opens with an empty panel, not the first reading's values), and when the list holds repeats
     every item is labelled by its place ("Case 12") instead of the image label, which would show
     the same name twice.
+
+    With `only_item` (an item id) the list holds that item alone, built without the others'
+    files, dimensions or model output (the API's one-item door); the counts stay the list's.
     """
     worklist = build_worklist(study, rater)
-    image_ids = [item.image_id for item in worklist.items]
-    files: dict[int, list[ImageFile]] = {}
+    tokens = [item_token(study.id, rater.id, i.image_id, i.repeat_index) for i in worklist.items]
+    chosen = [
+        (item, token)
+        for item, token in zip(worklist.items, tokens, strict=True)
+        if only_item is None or token == only_item
+    ]
+    image_ids = [item.image_id for item, _ in chosen]
     # Through the study, not `id__in` the whole list: psycopg splits a query of a thousand
     # placeholders client-side at ~50 ms (measured at 1138 images, the chest paper's size).
-    for f in ImageFile.objects.filter(image__study_images__study=study).only(
+    file_rows = ImageFile.objects.filter(image__study_images__study=study)
+    image_rows = Image.objects.filter(study_images__study=study)
+    if only_item is not None:
+        file_rows = ImageFile.objects.filter(image_id__in=image_ids)
+        image_rows = Image.objects.filter(id__in=image_ids)
+    files: dict[int, list[ImageFile]] = {}
+    for f in file_rows.only(
         "id", "image_id", "sop_instance_uid", "n_frames", "position", "instance_number"
     ):
         files.setdefault(f.image_id, []).append(f)
-    images = {
-        i["id"]: i
-        for i in Image.objects.filter(study_images__study=study).values(
-            "id", "modality", "n_frames"
-        )
-    }
+    images = {i["id"]: i for i in image_rows.values("id", "modality", "n_frames")}
     dims = dimensions_by_image(study, rater, image_ids)
     mine = {(a.image_id, a.repeat_index): assessment_out(a) for a in own_assessments(study, rater)}
     neutral_labels = any(item.repeat_index for item in worklist.items)
-    tokens = [item_token(study.id, rater.id, i.image_id, i.repeat_index) for i in worklist.items]
-    pairs = [(item.image_id, token) for item, token in zip(worklist.items, tokens, strict=True)]
-    assisted = model_output(study, pairs)
+    assisted = model_output(study, [(item.image_id, token) for item, token in chosen])
     items = []
-    for item, token in zip(worklist.items, tokens, strict=True):
+    for item, token in chosen:
         entry = {
             "position": item.position,
             "item": token,

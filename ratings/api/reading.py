@@ -95,8 +95,7 @@ def item_info(request: Request, study_id: int, item: str) -> Response:
         return Response(
             {"detail": "No such item in your worklist.", "code": "not_found"}, status=404
         )
-    payload = worklist_payload(study, request.user)
-    return Response(next(i for i in payload["items"] if i["item"] == item))
+    return Response(worklist_payload(study, request.user, only_item=item)["items"][0])
 
 
 @extend_schema(
