@@ -478,7 +478,8 @@ class ModelVersionViewSet(ModelVersionReportMixin, viewsets.ReadOnlyModelViewSet
         version = self._researched_version(request)
         if request.method == "GET":
             found = ActiveLearningQuery.objects.filter(model_version=version)
-            return Response(QuerySerializer(found, many=True).data)
+            page = self.paginate_queryset(found)
+            return self.get_paginated_response(QuerySerializer(page, many=True).data)
         body = QueryRequest(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from imaging.services import representative_files
-from ratings.services.labels import LabelledImage, study_labels
+from ratings.services.labels import LabelledImage, LabelsError, study_labels
 from ratings.services.priorities import prioritise
 
 from ..fast import fast_convnet4_trunk
@@ -68,7 +68,10 @@ def run_query(request: QueryRequest, user=None) -> ActiveLearningQuery:
     problems = _check(request)
     if problems:
         raise QueryRejected(problems)
-    labels = study_labels(version.study, version.dimension_key)
+    try:
+        labels = study_labels(version.study, version.dimension_key)
+    except LabelsError as error:  # the dimension was renamed or removed since the training
+        raise QueryRejected({"dimension": [str(error)]}) from None
     pool = [image for image in labels.images if image.n_ratings == 0]
     rated = labels.rated()
     if not pool:

@@ -60,7 +60,10 @@ def test_the_coordinators_home_shows_progress_and_actions(client, study, people)
     assert "<strong>1</strong> of 2 raters finished" in html
     for action in ("dashboard", "setup", "exports"):
         assert f"/studies/{study.pk}/{action}/" in html
-    assert "/training/" not in html  # the Training link is the researchers'
+    # The study's "Training" action is the researchers'; coordinators follow runs, versions,
+    # reports and QC through the navigation's "Models" link.
+    assert ">Training<" not in html and "/training/new/" not in html
+    assert 'href="/training/">Models' in html
 
 
 def test_researchers_get_releases_and_training_links(client, study, people):

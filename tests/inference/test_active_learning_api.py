@@ -63,7 +63,7 @@ def test_a_queried_image_moves_to_the_front_of_a_raters_worklist_without_a_reaso
     assert [item["rank"] for item in query["items"]] == [1, 2]
     assert query["items"][0]["reason"].startswith("MC-dropout SD ")
     assert query["items"][0]["score"] >= query["items"][1]["score"] > 0
-    assert researcher.get(base).json()[0]["id"] == query["id"]
+    assert researcher.get(base).json()["results"][0]["id"] == query["id"]
     assert researcher.get(f"{base}{query['id']}/").json()["items"] == query["items"]
 
     rater = people[names.RATER]
@@ -103,6 +103,9 @@ def test_a_later_query_goes_before_an_earlier_one(study, version, people):
         assert priority[item["image"]] == 2
     others = {i["image"] for i in first["items"]} - {i["image"] for i in second["items"]}
     assert all(priority[i] == 1 for i in others)
+    listed = researcher.get(base).json()  # paged, newest first
+    assert listed["count"] == 3
+    assert [q["id"] for q in listed["results"]][-2:] == [second["id"], first["id"]]
 
 
 @pytest.mark.parametrize("strategy", ["diversity", "hybrid"])
@@ -148,6 +151,11 @@ def test_bad_requests_get_a_clear_400(study, version, people):
     )  # fmt: skip
     assert response.status_code == 400 and "dropout" in response.json()["strategy"][0]
     assert researcher.get(f"{base}999999/").status_code == 404
+    # The version's dimension renamed since training: a clear 400, not a 500 (found by
+    # Schemathesis).
+    study.dimensions.filter(key=version.dimension_key).update(key="renamed")
+    response = researcher.post(base, {"strategy": "random", "k": 2}, format="json")
+    assert response.status_code == 400 and "dimension" in response.json()
 
 
 def test_a_fully_rated_study_has_nothing_to_ask(people, tmp_path):
