@@ -3,8 +3,10 @@
 The demo study is what a newcomer trains on first: 120 generated radiographs whose gray-level and
 sharpness degradation is known, rated by ten simulated experts who each leave part of it unrated
 (demo/seeding.py). The run goes through the researcher's command (`train --json`) on the study's
-patient-grouped split, at a reduced input size so that it finishes on two CPU cores, and its
-held-out predictions are checked against the MOS.
+patient-grouped split, at the defaults (30 epochs, the best by validation loss kept) except a
+reduced input size, so that it finishes on two CPU cores, and its held-out predictions are
+checked against the MOS. (At 12 epochs it reached r 0.87 on SQLite but 0.79 on PostgreSQL,
+whose image ids, and so whose split, differ: too few steps to converge on every split.)
 
 The threshold, Pearson r >= 0.8 on the held-out images (validation and test together, about 48
 images): the chest paper's model reached r = 0.91 / 0.89 on its test set, and the paper takes
@@ -57,8 +59,7 @@ def _held_out_r(result: dict) -> float:
 def test_a_cpu_run_on_the_demo_study_predicts_the_held_out_mos(demo_chest_study, capsys):
     result = _train(
         demo_chest_study, capsys,
-        "--dimension", "gray-level", "--arch", "convnet4", "--input-size", "64x96",
-        "--epochs", "12", "--seed", "1",
+        "--dimension", "gray-level", "--arch", "convnet4", "--input-size", "64x96", "--seed", "1",
     )  # fmt: skip
     assert result["status"] == "succeeded", result
     assert result["model_version"] is not None
