@@ -457,12 +457,6 @@ class ModelVersionViewSet(ModelVersionReportMixin, viewsets.ReadOnlyModelViewSet
     # Queries run synchronously in the request for now (a few seconds for a study of a few
     # thousand images; bench/query.py); `queries.run_query` is what a job would call.
 
-    def _researched_version(self, request: Request) -> ModelVersion:
-        version = self.get_object()
-        if not can(request.user, version.study, Action.TRAIN_MODELS):
-            raise PermissionDenied("Only the study's researchers query a model version.")
-        return version
-
     def _query(self, version: ModelVersion, query_pk: str) -> ActiveLearningQuery:
         found = ActiveLearningQuery.objects.filter(pk=int(query_pk), model_version=version).first()
         if found is None:
@@ -475,7 +469,7 @@ class ModelVersionViewSet(ModelVersionReportMixin, viewsets.ReadOnlyModelViewSet
     def queries(self, request: Request, pk=None, format=None) -> Response:
         """GET: this version's queries, newest first. POST {strategy, k, seed}: rank the
         study's unrated images on the version's dimension and keep the top k (201)."""
-        version = self._researched_version(request)
+        version = self._researched(request)
         if request.method == "GET":
             found = ActiveLearningQuery.objects.filter(model_version=version)
             page = self.paginate_queryset(found)
@@ -502,14 +496,14 @@ class ModelVersionViewSet(ModelVersionReportMixin, viewsets.ReadOnlyModelViewSet
     @extend_schema(responses={200: QuerySerializer})
     @action(detail=True, methods=["get"], url_path=r"queries/(?P<query_pk>\d+)")
     def query(self, request: Request, pk=None, query_pk=None, format=None) -> Response:
-        version = self._researched_version(request)
+        version = self._researched(request)
         return Response(QuerySerializer(self._query(version, query_pk)).data)
 
     @extend_schema(request=None, responses={200: QuerySerializer})
     @action(detail=True, methods=["post"], url_path=r"queries/(?P<query_pk>\d+)/send")
     def send_query(self, request: Request, pk=None, query_pk=None, format=None) -> Response:
         """Put the query's images first in every rater's worklist (raters are not told why)."""
-        version = self._researched_version(request)
+        version = self._researched(request)
         query = self._query(version, query_pk)
         try:
             query = queries.send_to_raters(query, user=request.user)
